@@ -1,0 +1,1 @@
+"""The `spader` command line. Each subcommand lives in its own module, imported on use."""

@@ -1,0 +1,79 @@
+"""Entry point of the `spader` console command.
+
+Subcommand modules are imported only when chosen, so `spader --help` stays fast and the
+core never imports Qt unless the user asks for the GUI. Each module provides
+``add_arguments(parser)`` and ``run(args) -> int``, and its docstring's first line is the
+one-line help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# name -> (module, one-line help). Order is the order shown by --help.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "experiment": ("core.cli.experiment_cmd", "run a paper experiment (noisy-mnist)"),
+    "model": ("core.cli.model_cmd", "inspect a model file (metadata, shapes)"),
+    "convert": ("core.cli.convert_cmd", "convert an Azure Kinect MKV recording into a session"),
+    "bench-capture": ("core.cli.bench_capture_cmd", "measure session read/write and capture-thread speed"),
+}
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types whose message is shown as-is (no traceback)."""
+    from core.errors import SpaderError
+
+    kinds: list[type[BaseException]] = [SpaderError]
+    try:
+        from capture.errors import CaptureError
+
+        kinds.append(CaptureError)
+    except ImportError:  # pragma: no cover - capture always ships with core
+        pass
+    return tuple(kinds)
+
+
+def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    from core import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="spader",
+        description="SPADER depth-camera screening for the Yamaguchi Fox-Pigeon Imitation "
+        "Test. Research software: not a medical device, no clinical validity claimed.",
+    )
+    parser.add_argument("--version", action="version", version=f"spader {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in names if names is not None else SUBCOMMANDS:
+        module_name, help_text = SUBCOMMANDS[name]
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Import only the chosen subcommand's module (others may pull heavy dependencies).
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    names = [chosen] if chosen in SUBCOMMANDS else None
+    parser = build_parser(names)
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args) or 0)
+    except _user_errors() as exc:
+        print(f"spader {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spader {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
