@@ -36,7 +36,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(kinds)
 
 
-def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen subcommand's module is imported for its arguments."""
     from core import __version__
 
     parser = argparse.ArgumentParser(
@@ -46,12 +47,12 @@ def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"spader {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in names if names is not None else SUBCOMMANDS:
-        module_name, help_text = SUBCOMMANDS[name]
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module = importlib.import_module(module_name)
-        module.add_arguments(p)
-        p.set_defaults(_module=module)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_module=module)
     return parser
 
 
@@ -59,8 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Import only the chosen subcommand's module (others may pull heavy dependencies).
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    names = [chosen] if chosen in SUBCOMMANDS else None
-    parser = build_parser(names)
+    parser = build_parser(chosen if chosen in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
         parser.print_help()
