@@ -1,0 +1,161 @@
+"""Append-only, crash-safe session writer.
+
+Per frame: the PNG is written to ``NNNNNN.png.tmp`` and renamed into place, then its
+index row is appended and handed to the OS. A process killed at any instant therefore
+leaves only complete PNGs and at most one partial last index line, which the reader
+ignores. Once per ``sync_interval_s`` the new files, the index and the folder are
+fsynced, so even a power cut loses at most about that last interval.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from capture.errors import BadFrame, CaptureError, SessionExists
+from capture.frame import DepthFrame
+from capture.pngio import encode_png16
+from capture.session.format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FRAMES_DIR,
+    HEADER_FILE,
+    INDEX_COLUMNS,
+    INDEX_FILE,
+    SessionMeta,
+    app_version,
+    frame_name,
+    fsync_dir,
+    utc_now_iso,
+    write_json_atomic,
+)
+
+
+class SessionWriter:
+    """``SessionWriter.create(path, meta)``, then ``append(frame)`` ..., then ``close()``."""
+
+    def __init__(self, path: Path, meta: SessionMeta, sync_interval_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self.meta = meta
+        self.sync_interval_s = sync_interval_s
+        self._frames_dir = self.path / FRAMES_DIR
+        self._next_index = 0
+        self._unsynced: list[Path] = []
+        self._last_sync = time.monotonic()
+        self._closed = False
+        self._start_monotonic_ns = time.monotonic_ns()
+        self._index_fd = -1
+
+    # -- creation --------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], meta: SessionMeta | None = None, **kw: Any) -> "SessionWriter":
+        """Create a new session folder; refuses to touch an existing non-empty one."""
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise SessionExists(f"{path} already exists; choose a new session folder")
+        meta = meta or SessionMeta()
+        if not meta.unit_mm > 0:
+            raise CaptureError(f"session depth unit must be positive, got {meta.unit_mm}")
+        meta.start_time = meta.start_time or utc_now_iso()
+        meta.app_version = meta.app_version or app_version()
+        writer = cls(path, meta, **kw)
+        try:
+            (path / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+            writer._write_header()
+            writer._index_fd = os.open(path / INDEX_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.write(writer._index_fd, (",".join(INDEX_COLUMNS) + "\n").encode())
+            os.fsync(writer._index_fd)
+            fsync_dir(path)
+        except OSError as exc:
+            raise CaptureError(f"cannot create session {path}: {exc.strerror or exc}") from exc
+        return writer
+
+    def _header(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            **self.meta.to_dict(),
+            "start_monotonic_ns": self._start_monotonic_ns,
+            "closed": self._closed,
+            "frame_count": self._next_index if self._closed else None,
+            "end_time": utc_now_iso() if self._closed else None,
+        }
+
+    def _write_header(self) -> None:
+        write_json_atomic(self.path / HEADER_FILE, self._header())
+
+    # -- appending -------------------------------------------------------------------
+    @property
+    def frame_count(self) -> int:
+        return self._next_index
+
+    def append(self, frame: DepthFrame) -> int:
+        """Write one frame durably enough to survive a crash of this process; return its index."""
+        if self._closed:
+            raise CaptureError("session writer is closed")
+        self._check(frame)
+        i = self._next_index
+        name = frame_name(i)
+        final = self._frames_dir / name
+        tmp = final.with_name(name + ".tmp")
+        data = encode_png16(frame.depth)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, final)
+            dev = "" if frame.device_ts_us is None else str(int(frame.device_ts_us))
+            row = f"{i},{FRAMES_DIR}/{name},{dev},{int(frame.host_ts_ns)}\n"
+            os.write(self._index_fd, row.encode())
+        except OSError as exc:
+            raise CaptureError(f"cannot write frame {i} to {self.path}: {exc.strerror or exc}") from exc
+        self._next_index = i + 1
+        self._unsynced.append(final)
+        if time.monotonic() - self._last_sync >= self.sync_interval_s:
+            self.sync()
+        return i
+
+    def _check(self, frame: DepthFrame) -> None:
+        m = self.meta
+        if abs(frame.unit_mm - m.unit_mm) > 1e-9:
+            raise BadFrame(f"frame unit {frame.unit_mm} mm differs from the session's {m.unit_mm} mm")
+        if m.width is None or m.height is None:
+            m.width, m.height = frame.width, frame.height
+            if m.intrinsics is None:
+                m.intrinsics = frame.intrinsics
+            self._write_header()
+        elif (frame.width, frame.height) != (m.width, m.height):
+            raise BadFrame(f"frame is {frame.width}x{frame.height}, the session is {m.width}x{m.height}")
+
+    def sync(self) -> None:
+        """fsync frames written since the last sync, the index and the folders."""
+        try:
+            for p in self._unsynced:
+                fd = os.open(p, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            os.fsync(self._index_fd)
+        except OSError as exc:
+            raise CaptureError(f"cannot sync session {self.path}: {exc.strerror or exc}") from exc
+        if self._unsynced:
+            fsync_dir(self._frames_dir)
+        self._unsynced.clear()
+        self._last_sync = time.monotonic()
+
+    def close(self) -> None:
+        """Sync everything and mark the session as closed in its header."""
+        if self._closed:
+            return
+        self.sync()
+        os.close(self._index_fd)
+        self._closed = True
+        self._write_header()
+
+    def __enter__(self) -> "SessionWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

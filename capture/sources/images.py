@@ -1,0 +1,99 @@
+"""A folder of 16-bit depth PNGs, read in natural order (2.png before 10.png)."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+from capture.errors import CaptureError
+from capture.frame import DepthFrame, Intrinsics
+from capture.pngio import read_png16
+from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_depth_pngs(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise CaptureError(f"image folder not found: {folder}")
+    files = [p for p in folder.iterdir() if p.suffix.lower() == ".png" and p.is_file()]
+    if not files:
+        raise CaptureError(f"no .png depth images in {folder}")
+    return sorted(files, key=lambda p: _natural_key(p.name))
+
+
+class ImageFolderSource(FrameSource):
+    """Depth PNGs of any sensor; ``unit_mm`` says what one raw unit is (SR305: 0.125).
+
+    There are no timestamps in a folder, so frames are spaced at ``fps``. Every image must
+    have the first one's size; a bad image raises CaptureError when it is reached.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        unit_mm: float = 1.0,
+        fps: float = 30.0,
+        sensor: str = "image folder",
+        intrinsics: Intrinsics | None = None,
+    ) -> None:
+        super().__init__()
+        if not unit_mm > 0 or not fps > 0:
+            raise CaptureError("image folder needs a positive unit (mm) and fps")
+        self.folder = Path(folder)
+        self.unit_mm, self.fps, self.sensor = float(unit_mm), float(fps), sensor
+        self.intrinsics = intrinsics
+        self.files: list[Path] = []
+        self._shape: tuple[int, int] | None = None
+        self._pos = 0
+
+    def _open(self) -> None:
+        self.files = list_depth_pngs(self.folder)
+        self._shape = read_png16(self.files[0]).shape  # type: ignore[assignment]
+        self._pos = 0
+
+    def _close(self) -> None:
+        pass
+
+    @property
+    def info(self) -> SourceInfo:
+        n = len(self.files)
+        h, w = self._shape if self._shape else (None, None)
+        return SourceInfo(
+            sensor=self.sensor,
+            unit_mm=self.unit_mm,
+            depth_mode=None if w is None else f"{w}x{h}",
+            fps=self.fps,
+            width=w,
+            height=h,
+            frame_count=n,
+            duration_s=n / self.fps,
+            can_seek=True,
+            intrinsics=self.intrinsics,
+        )
+
+    def seek(self, t_s: float) -> None:
+        self._pos = max(0, math.ceil(t_s * self.fps - 1e-9))
+
+    def seek_index(self, index: int) -> None:
+        self._pos = max(0, int(index))
+
+    def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
+        if self._pos >= len(self.files):
+            raise EndOfStream
+        i = self._pos
+        self._pos += 1  # a bad image is reported once; the next read moves on
+        depth = read_png16(self.files[i], self._shape)
+        return DepthFrame(
+            depth=depth,
+            unit_mm=self.unit_mm,
+            index=i,
+            device_ts_us=None,
+            host_ts_ns=time.monotonic_ns(),
+            intrinsics=self.intrinsics,
+        )
