@@ -22,7 +22,7 @@ def open_source(
 ) -> FrameSource:
     """A source for ``spec`` (not yet opened).
 
-    ``kinect`` / ``kinect:1`` / ``kinect:SERIAL`` = live camera; ``synthetic`` = moving
+    ``kinect`` / ``kinect:1`` (index, up to 2 digits) / ``kinect:SERIAL`` = live camera; ``synthetic`` = moving
     shapes; a ``.mkv`` file, a session folder (has session.json) or a folder of PNGs =
     file playback, paced at ``speed`` (None = as fast as possible) and optionally looped.
     """
@@ -30,7 +30,9 @@ def open_source(
         from capture.sources.kinect import KinectSource
 
         dev = spec.partition(":")[2] or "0"
-        return KinectSource(int(dev) if dev.isdigit() else dev, depth_mode, None if fps is None else int(fps))
+        # Serial numbers are all digits too (12 of them); a camera index is short.
+        device: int | str = int(dev) if dev.isdigit() and len(dev) <= 2 else dev
+        return KinectSource(device, depth_mode, None if fps is None else int(fps))
     if spec == "synthetic":
         from capture.sources.synthetic import SyntheticSource
 
