@@ -74,6 +74,11 @@ class CaptureThread:
             return not self._thread.is_alive()
         return True
 
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (after ``stop``, or when its source failed to open)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -40,7 +40,7 @@ writer = SessionWriter.create(sys.argv[1], SessionMeta(sensor="synthetic", fps=3
 source = Paced(SyntheticSource(320, 288, fps=30.0, seed=11), speed=1.0)
 recorder = Recorder(Reporting(writer)).start()
 thread = CaptureThread(source, LatestFrameMailbox(), recorder).start()
-thread._thread.join()  # records until killed
+thread.join()  # records until killed
 """
 
 
