@@ -1,0 +1,181 @@
+"""Model files: one safetensors file holding both networks, with JSON metadata in its header.
+
+Format (version 1), readable by any safetensors tool:
+- tensors ``vae.*`` and ``regressor.*`` (float32 state dicts);
+- header metadata ``format = "spader-model"``, ``format_version = "1"`` and ``meta`` =
+  a JSON object: ``vae`` and ``regressor`` configs, ``input_size``, ``preprocessing``,
+  ``class_names`` (``normal``, ``known_anomalies``), ``data`` (summary of the training
+  data), ``threshold`` (operating threshold on the SPADER score, or null), ``m_samples``,
+  ``software_version``, ``created`` (ISO 8601 UTC), and free-form ``notes``.
+Loading never unpickles, checks keys, shapes and values, and names the problem when the
+file is damaged or does not match.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from core import __version__
+from core.device import place_model
+from core.errors import ModelFileError
+from core.models import VAE, Regressor, RegressorConfig, VAEConfig
+
+FORMAT = "spader-model"
+FORMAT_VERSION = "1"
+
+
+@dataclass
+class SpaderModel:
+    """The VAE and the regressor that SPADER scores with, plus their metadata."""
+
+    vae: VAE
+    regressor: Regressor
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_size(self) -> int:
+        return self.vae.config.input_size
+
+    @property
+    def threshold(self) -> float | None:
+        t = self.meta.get("threshold")
+        return None if t is None else float(t)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", "model"))
+
+    def to(self, device: torch.device | str) -> "SpaderModel":
+        place_model(self.vae, device)
+        place_model(self.regressor, device)
+        return self
+
+    def eval(self) -> "SpaderModel":
+        self.vae.eval()
+        self.regressor.eval()
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.vae.parameters()).device
+
+
+def build_model(vae_config: VAEConfig, reg_config: RegressorConfig, **meta: Any) -> SpaderModel:
+    if vae_config.input_size != reg_config.input_size:
+        raise ValueError("VAE and regressor must share one input size")
+    return SpaderModel(VAE(vae_config), Regressor(reg_config), dict(meta))
+
+
+def save_model(model: SpaderModel, path: str | Path) -> Path:
+    """Write atomically (temp file + rename), so a crash never leaves half a model."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        path = path.with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = dict(model.meta)
+    meta.update(
+        vae=model.vae.config.to_dict(),
+        regressor=model.regressor.config.to_dict(),
+        input_size=model.input_size,
+        software_version=__version__,
+    )
+    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    tensors = {f"vae.{k}": v.detach().cpu().contiguous() for k, v in model.vae.state_dict().items()}
+    tensors.update(
+        {f"regressor.{k}": v.detach().cpu().contiguous() for k, v in model.regressor.state_dict().items()}
+    )
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": json.dumps(meta)}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=header)
+    os.replace(tmp, path)
+    model.meta = meta
+    return path
+
+
+def read_header(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file, without loading its weights."""
+    from safetensors import safe_open
+
+    path = _existing(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a readable safetensors file ({exc})") from None
+    return _parse_header(path, header)
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> SpaderModel:
+    """Load and validate a model file; raise ModelFileError naming what is wrong."""
+    path = _existing(path)
+    meta = read_header(path)
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: the weights are damaged or truncated ({exc})") from None
+    try:
+        vae_cfg = VAEConfig.from_dict(meta["vae"])
+        reg_cfg = RegressorConfig.from_dict(meta["regressor"])
+        model = build_model(vae_cfg, reg_cfg)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: the architecture in its metadata is invalid ({exc})") from None
+    for prefix, module in (("vae.", model.vae), ("regressor.", model.regressor)):
+        _load_part(path, prefix, module, tensors)
+    model.meta = meta
+    return model.to(device).eval()
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"model file not found: {path}")
+    if not path.is_file():
+        raise ModelFileError(f"not a model file: {path}")
+    return path
+
+
+def _parse_header(path: Path, header: dict[str, str]) -> dict[str, Any]:
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a SPADER model file (format={header.get('format')!r})")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {header.get('format_version')!r} is not supported "
+            f"by this software (it reads version {FORMAT_VERSION})"
+        )
+    try:
+        meta = json.loads(header["meta"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: the metadata JSON is missing or damaged ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: the metadata is not a JSON object")
+    return meta
+
+
+def _load_part(path: Path, prefix: str, module: torch.nn.Module, tensors: dict) -> None:
+    expected = module.state_dict()
+    got = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    if missing or unexpected:
+        raise ModelFileError(
+            f"{path}: weights do not match the architecture in its metadata "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for key, ref in expected.items():
+        t = got[key]
+        if t.shape != ref.shape:
+            raise ModelFileError(
+                f"{path}: tensor {prefix}{key} has shape {tuple(t.shape)}, expected {tuple(ref.shape)}"
+            )
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise ModelFileError(f"{path}: tensor {prefix}{key} contains NaN or infinity")
+    module.load_state_dict(got)

@@ -1,0 +1,1 @@
+"""Data sets: the Noisy-MNIST protocol, class folders of depth PNGs, synthetic poses."""

@@ -1,0 +1,1 @@
+"""Experiments that print and write AUROC tables (paper protocols, data-set evaluations)."""

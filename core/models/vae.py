@@ -1,0 +1,119 @@
+"""Convolutional VAE trained on normal images only (seed paper eqs. 1-2).
+
+The decoder mirrors the encoder's feature-map sizes exactly (nearest upsample to the
+recorded size, then a 3x3 conv), so any input size works, 84x84 and 128x128 included,
+without checkerboard artefacts from transposed convolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    input_size: int = 128
+    in_channels: int = 1
+    widths: tuple[int, ...] = (16, 32, 64, 64)  # one stride-2 conv layer per entry
+    latent_dim: int = 256
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VAEConfig":
+        return cls(**{**d, "widths": tuple(d["widths"])})
+
+
+def _feature_sizes(size: int, n_layers: int) -> list[int]:
+    """Spatial size after each stride-2 conv (k=4, p=1): floor(s/2)."""
+    sizes = [size]
+    for _ in range(n_layers):
+        sizes.append(sizes[-1] // 2)
+    return sizes
+
+
+class VAE(nn.Module):
+    """Gaussian-latent VAE; ``reconstruct(x, m)`` returns M samples per input as one batch."""
+
+    def __init__(self, config: VAEConfig = VAEConfig()) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        sizes = _feature_sizes(c.input_size, len(c.widths))
+        if sizes[-1] < 2:
+            raise ValueError(f"input_size {c.input_size} too small for {len(c.widths)} layers")
+        self._sizes = sizes
+        enc: list[nn.Module] = []
+        ch = c.in_channels
+        for w in c.widths:
+            enc += [nn.Conv2d(ch, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+            ch = w
+        self.encoder = nn.Sequential(*enc)
+        flat = ch * sizes[-1] * sizes[-1]
+        self.fc_mu = nn.Linear(flat, c.latent_dim)
+        self.fc_logvar = nn.Linear(flat, c.latent_dim)
+        self.fc_dec = nn.Linear(c.latent_dim, flat)
+        dec: list[nn.Module] = []
+        rev = list(reversed(c.widths))
+        for i, w in enumerate(rev):
+            out = rev[i + 1] if i + 1 < len(rev) else max(rev[-1] // 2, 8)
+            dec.append(_UpBlock(w, out, sizes[-(i + 2)]))
+        self.decoder = nn.Sequential(*dec)
+        self.to_image = nn.Conv2d(dec[-1].out_channels, c.in_channels, 3, padding=1)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x).flatten(1)
+        return self.fc_mu(h), self.fc_logvar(h).clamp(-12.0, 8.0)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        h = self.fc_dec(z).view(z.shape[0], c.widths[-1], self._sizes[-1], self._sizes[-1])
+        h = F.leaky_relu(h, 0.2)
+        return torch.sigmoid(self.to_image(self.decoder(h)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One sampled reconstruction per input plus (mu, logvar), for training."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decode(z), mu, logvar
+
+    def reconstruct(
+        self, x: torch.Tensor, m: int = 5, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """M sampled reconstructions per input, decoded as one batch: shape (N, M, C, H, W)."""
+        mu, logvar = self.encode(x)
+        std = torch.exp(0.5 * logvar)
+        n, d = mu.shape
+        eps = torch.randn((n, m, d), generator=generator, device=mu.device, dtype=mu.dtype)
+        z = (mu[:, None] + eps * std[:, None]).reshape(n * m, d)
+        out = self.decode(z)
+        return out.view(n, m, *out.shape[1:])
+
+
+class _UpBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.out_channels = cout
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=(self.size, self.size), mode="nearest")
+        return F.leaky_relu(self.conv(x), 0.2)
+
+
+def vae_loss(
+    x: torch.Tensor, recon: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, beta: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Negative ELBO per image (Bernoulli likelihood on [0,1] pixels + KL), batch mean.
+
+    Returns (total, reconstruction, kl).
+    """
+    rec = F.binary_cross_entropy(recon, x, reduction="none").flatten(1).sum(1).mean()
+    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+    return rec + beta * kl, rec, kl

@@ -1,0 +1,134 @@
+"""Model files: safetensors + JSON metadata; damaged or mismatched files get clear errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from core.checkpoint import build_model, load_model, read_header, save_model
+from core.errors import ModelFileError
+from core.models import RegressorConfig, VAEConfig
+
+
+def _small(**meta):
+    torch.manual_seed(0)
+    return build_model(
+        VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
+        RegressorConfig(input_size=32, widths=(4, 8)),
+        name="tiny", threshold=0.25, classes=["pigeon", "uncrossed"], **meta,
+    )
+
+
+def test_roundtrip_keeps_weights_and_metadata(tmp_path: Path) -> None:
+    model = _small(preprocess={"size": 32})
+    path = save_model(model, tmp_path / "m.safetensors")
+    loaded = load_model(path)
+    for a, b in zip(model.vae.state_dict().values(), loaded.vae.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for a, b in zip(model.regressor.state_dict().values(), loaded.regressor.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert loaded.threshold == 0.25 and loaded.name == "tiny"
+    meta = read_header(path)
+    for key in ("vae", "regressor", "input_size", "software_version", "created", "preprocess", "classes"):
+        assert key in meta, key
+    x = torch.rand(2, 1, 32, 32)
+    torch.testing.assert_close(loaded.regressor(x), model.regressor(x))
+
+
+def test_file_is_plain_safetensors_not_a_pickle(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    with pytest.raises(Exception):
+        pickle.loads(path.read_bytes())
+    assert all(k.startswith(("vae.", "regressor.")) for k in load_file(str(path)))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model(tmp_path / "nope.safetensors")
+
+
+def test_truncated_file(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="damaged|truncated|readable"):
+        load_model(path)
+
+
+def test_garbage_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+def test_not_a_spader_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path), metadata={"format": "pt"})
+    with pytest.raises(ModelFileError, match="not a SPADER model"):
+        load_model(path)
+
+
+def _rewrite(path: Path, tensors=None, meta_edit=None, header_edit=None) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        header = dict(f.metadata())
+    tensors = tensors if tensors is not None else load_file(str(path))
+    if meta_edit:
+        meta = json.loads(header["meta"])
+        meta_edit(meta)
+        header["meta"] = json.dumps(meta)
+    if header_edit:
+        header_edit(header)
+    save_file(tensors, str(path), metadata=header)
+
+
+def test_newer_format_version_is_refused(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    _rewrite(path, header_edit=lambda h: h.update(format_version="99"))
+    with pytest.raises(ModelFileError, match="version"):
+        load_model(path)
+
+
+def test_architecture_mismatch_names_the_tensor(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    _rewrite(path, meta_edit=lambda m: m["vae"].update(latent_dim=16))
+    with pytest.raises(ModelFileError, match="shape"):
+        load_model(path)
+
+
+def test_missing_tensor(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    tensors = load_file(str(path))
+    tensors.pop(next(k for k in tensors if k.startswith("regressor.")))
+    _rewrite(path, tensors=tensors)
+    with pytest.raises(ModelFileError, match="missing"):
+        load_model(path)
+
+
+def test_nan_weights(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    tensors = load_file(str(path))
+    key = next(k for k in tensors if k.startswith("vae.") and tensors[k].is_floating_point())
+    tensors[key] = tensors[key].clone().fill_(float("nan"))
+    _rewrite(path, tensors=tensors)
+    with pytest.raises(ModelFileError, match="NaN"):
+        load_model(path)
+
+
+def test_damaged_metadata_json(tmp_path: Path) -> None:
+    path = save_model(_small(), tmp_path / "m.safetensors")
+    _rewrite(path, header_edit=lambda h: h.update(meta="{not json"))
+    with pytest.raises(ModelFileError, match="metadata"):
+        load_model(path)
+
+
+def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    save_model(_small(), tmp_path / "m.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]

@@ -1,0 +1,68 @@
+"""Grad-CAM: the fast path (no backward pass) equals autograd and an independent implementation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from core.gradcam import gradcam
+from core.models import Regressor, RegressorConfig
+
+
+def _model(kind: str = "plain", seed: int = 0) -> Regressor:
+    torch.manual_seed(seed)
+    return Regressor(RegressorConfig(input_size=48, widths=(8, 16, 16), kind=kind)).eval()
+
+
+@pytest.mark.parametrize("kind", ["plain", "resnet"])
+def test_fast_path_equals_autograd(kind: str) -> None:
+    model = _model(kind)
+    x = torch.rand(6, 1, 48, 48)
+    y_fast, cam_fast = gradcam(model, x, method="fast")
+    y_auto, cam_auto = gradcam(model, x, method="autograd")
+    assert cam_fast.shape == (6, 48, 48)
+    torch.testing.assert_close(y_fast, y_auto, rtol=0, atol=1e-6)
+    torch.testing.assert_close(cam_fast, cam_auto, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(y_fast, model(x), rtol=0, atol=1e-6)
+
+
+def test_maps_are_signed_and_not_trivial() -> None:
+    model = _model()
+    x = torch.rand(4, 1, 48, 48)
+    _, cam = gradcam(model, x)
+    with torch.no_grad():
+        model.head.fc.weight.neg_()
+    _, flipped = gradcam(model, x)
+    torch.testing.assert_close(flipped, -cam)  # signed: the scorers apply Abs / ReLU themselves
+    assert not cam.requires_grad
+    assert not torch.allclose(cam[0], cam[1])
+
+
+def test_agrees_with_captum_layergradcam() -> None:
+    captum_attr = pytest.importorskip("captum.attr")
+    model = _model(seed=3)
+    x = torch.rand(5, 1, 48, 48)
+    _, ours = gradcam(model, x, method="fast")
+    lgc = captum_attr.LayerGradCam(model, model.features)
+    attr = lgc.attribute(x, relu_attributions=False)
+    ref = captum_attr.LayerAttribution.interpolate(attr, (48, 48), interpolate_mode="bilinear")[:, 0]
+    torch.testing.assert_close(ours, ref.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_fast_path_refuses_other_heads() -> None:
+    model = _model()
+    model.head = nn.Sequential(nn.Flatten(), nn.LazyLinear(1), nn.Flatten(0))
+    x = torch.rand(2, 1, 48, 48)
+    model.head(model.features(x))  # materialise the lazy layer
+    with pytest.raises(ValueError, match="global-average-pool"):
+        gradcam(model, x, method="fast")
+    y, cam = gradcam(model, x)  # auto falls back to autograd
+    assert cam.shape == (2, 48, 48) and y.shape == (2,)
+
+
+def test_works_in_inference_mode() -> None:
+    model = _model()
+    with torch.inference_mode():
+        _, cam = gradcam(model, torch.rand(2, 1, 48, 48))
+    assert torch.isfinite(cam).all()
