@@ -32,6 +32,8 @@ class FrameResult:
     published_ns: int = 0  # when the result was put in the result mailbox
     model_name: str = ""
     device: str = "cpu"
+    ref_depth_mm: float | None = None  # the preprocessing's reference (hand) depth, mm
+    verdict: Any = None  # core.verdict.VerdictState when a verdict tracker ran on this result
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
