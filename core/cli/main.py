@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "model": ("core.cli.model_cmd", "inspect a model file (metadata, shapes)"),
     "convert": ("core.cli.convert_cmd", "convert an Azure Kinect MKV recording into a session"),
     "bench-capture": ("core.cli.bench_capture_cmd", "measure session read/write and capture-thread speed"),
+    "score": ("core.cli.score_cmd", "score every frame of a recording into CSV/JSON (batch re-scoring)"),
+    "bench": ("core.cli.bench_cmd", "measure scoring latency, throughput, end-to-end delay, Grad-CAM vs captum"),
 }
 
 
