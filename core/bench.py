@@ -1,0 +1,503 @@
+"""The speed benchmark of the scoring path (``spader bench``).
+
+Per device (CPU, and CUDA when present):
+- scorer latency at batch 1: the networks alone (``FrameScorer.score_arrays``) and a whole
+  frame (preprocess + networks, ``score_frames``), p50/p95/p99;
+- throughput (frames/s) at batch sizes 1..64 and the best of them;
+- end to end: a replay paced at 30 frames/s through CaptureThread -> LatestFrameMailbox ->
+  ScoringWorker (live mode) -> ResultMailbox; latency from capture to publication and
+  frames dropped, at steady state (after the first second);
+- Grad-CAM: our path (no backward pass) against captum's LayerGradCam on the same
+  regressor and batch: time, speed ratio and largest difference between the maps;
+- torch.compile (full mode only; reports a failure instead of failing) and, on CUDA, half
+  precision (autocast float16).
+Numbers depend on the machine and on what else runs on it: report them with the host line.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from capture.frame import DepthFrame
+from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+from core.checkpoint import SpaderModel, build_model
+from core.models import RegressorConfig, VAEConfig
+from core.pipeline import FrameScorer
+
+FORMAT = "spader-bench"
+FORMAT_VERSION = 1
+BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+TARGETS = {
+    "cpu_fps_batch1_min": 60.0,
+    "replay_e2e_p95_ms_max": 33.0,
+    "replay_dropped_steady_max": 0,
+    "gradcam_speedup_min": 5.0,
+}
+FRAME_W, FRAME_H = 640, 576  # Azure Kinect NFOV unbinned
+
+
+def tiny_model() -> SpaderModel:
+    torch.manual_seed(0)
+    return build_model(
+        VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
+        RegressorConfig(input_size=32, widths=(4, 8)),
+        threshold=0.0,
+        name="tiny (random weights)",
+    )
+
+
+def random_default_model() -> SpaderModel:
+    torch.manual_seed(0)
+    return build_model(VAEConfig(), RegressorConfig(), threshold=0.0, name="default architecture (random weights)")
+
+
+def pct(values: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "mean": float("nan"), "max": float("nan"), "n": 0}
+    p50, p95, p99 = np.percentile(a, (50, 95, 99))
+    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "mean": float(a.mean()), "max": float(a.max()), "n": int(a.size)}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time_ms(fn: Callable[[], Any], iters: int, device: torch.device, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    out = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+# -- synthetic frames with a hand in front of a body --------------------------------------
+def pose_frames(n: int = 30, seed: int = 0, width: int = FRAME_W, height: int = FRAME_H) -> list[DepthFrame]:
+    """Depth frames of a torso at ~1.3 m with two hand blobs at ~0.6 m moving a little:
+    enough for the preprocessing to find a hand, so the full model runs on every frame."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    frames = []
+    for i in range(n):
+        mm = np.full((height, width), 2500.0, np.float32)
+        torso = ((xx - width / 2) / (width * 0.22)) ** 2 + ((yy - height * 0.75) / (height * 0.45)) ** 2 < 1
+        mm[torso] = 1300.0
+        dx = 8 * np.sin(2 * np.pi * i / n)
+        for cx in (width * 0.42 + dx, width * 0.58 - dx):
+            hand = ((xx - cx) / 28) ** 2 + ((yy - height * 0.42) / 40) ** 2 < 1
+            fingers = (np.abs(xx - cx) < 22) & (yy > height * 0.42 - 85) & (yy < height * 0.42) & ((xx - cx) % 11 < 6)
+            mm[hand | fingers] = 600.0 + 10 * np.sin(i)
+        mm += rng.normal(0, 2.0, mm.shape).astype(np.float32)
+        mm[rng.random(mm.shape) < 0.01] = 0
+        frames.append(DepthFrame(np.clip(mm, 0, 65535).astype(np.uint16), 1.0, i, round(i * 1e6 / 30)))
+    return frames
+
+
+class _LoopSource(FrameSource):
+    """Pre-made frames replayed with fresh indices and device times (no decoding cost)."""
+
+    def __init__(self, frames: list[DepthFrame], n_frames: int, fps: float) -> None:
+        super().__init__()
+        self.frames, self.n_frames, self.fps, self.i = frames, n_frames, fps, 0
+
+    def _open(self) -> None:
+        self.i = 0
+
+    def _close(self) -> None:
+        pass
+
+    @property
+    def info(self) -> SourceInfo:
+        f = self.frames[0]
+        return SourceInfo(sensor="bench", fps=self.fps, width=f.width, height=f.height, frame_count=self.n_frames)
+
+    def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
+        if self.i >= self.n_frames:
+            raise EndOfStream
+        f = self.frames[self.i % len(self.frames)]
+        out = DepthFrame(f.depth, f.unit_mm, self.i, round(self.i * 1e6 / self.fps), time.monotonic_ns(), f.intrinsics)
+        self.i += 1
+        return out
+
+
+def demo_frames(n: int = 30) -> tuple[list[DepthFrame], str]:
+    """Frames of the bundled demo session when it is there, else synthetic poses."""
+    from core.assets import DEMO_SESSION
+
+    if (DEMO_SESSION / "session.json").is_file():
+        try:
+            from capture.session import SessionReader
+
+            r = SessionReader(DEMO_SESSION)
+            k = min(n, len(r))
+            if k:
+                return [r[i] for i in range(k)], f"demo session ({k} frames looped)"
+        except Exception:
+            pass
+    return pose_frames(n), "synthetic poses"
+
+
+# -- the parts ------------------------------------------------------------------------------
+def bench_latency(scorer: FrameScorer, frame: DepthFrame, iters: int) -> dict[str, Any]:
+    s = scorer.input_size
+    x = np.random.default_rng(0).random((1, s, s), dtype=np.float32)
+    net = _time_ms(lambda: scorer.score_arrays(x), iters, scorer.device)
+    whole = _time_ms(lambda: scorer.score_frames([frame]), max(3, iters // 2), scorer.device)
+    out = {"latency_ms": pct(net), "frame_latency_ms": pct(whole)}
+    if scorer.device.type == "cpu":  # intra-op threads matter a lot on small CPUs
+        by: dict[str, float] = {}
+        prev = torch.get_num_threads()
+        for n in sorted({1, prev, os.cpu_count() or 1}):
+            torch.set_num_threads(n)
+            by[str(n)] = pct(_time_ms(lambda: scorer.score_arrays(x), max(3, iters // 3), scorer.device, 1))["p50"]
+        torch.set_num_threads(prev)
+        out["latency_p50_ms_by_threads"] = by
+    return out
+
+
+def bench_throughput(scorer: FrameScorer, batch_sizes: Sequence[int], min_s: float, min_iters: int) -> dict[str, Any]:
+    s = scorer.input_size
+    rng = np.random.default_rng(1)
+    by_batch: dict[str, float] = {}
+    for bs in batch_sizes:
+        x = rng.random((bs, s, s), dtype=np.float32)
+        idx = list(range(bs))
+        scorer.score_arrays(x, idx)  # warm-up
+        _sync(scorer.device)
+        n, t0 = 0, time.perf_counter()
+        while n < min_iters or time.perf_counter() - t0 < min_s:
+            scorer.score_arrays(x, idx)
+            n += 1
+        _sync(scorer.device)
+        by_batch[str(bs)] = n * bs / (time.perf_counter() - t0)
+    best = max(by_batch, key=lambda k: by_batch[k])
+    return {"fps_by_batch": by_batch, "best_fps": by_batch[best], "best_batch": int(best), "fps_batch1": by_batch.get("1")}
+
+
+def bench_replay(
+    scorer: FrameScorer,
+    frames: list[DepthFrame],
+    seconds: float,
+    fps: float = 30.0,
+    steady_after_s: float = 1.0,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    from capture.mailbox import LatestFrameMailbox
+    from capture.sources.pacing import Paced
+    from capture.thread import CaptureThread, State
+    from core.worker import ResultMailbox, ScoringWorker
+
+    n_frames = max(1, int(round(seconds * fps)))
+    src = Paced(_LoopSource(frames, n_frames, fps), speed=1.0)
+    mailbox = LatestFrameMailbox()
+    results = ResultMailbox()
+    got: list[tuple[int, int, int, bool]] = []  # index, captured, published, has_hand
+    worker = ScoringWorker(
+        mailbox, results, scorer, mode="live", threads=threads,
+        on_result=lambda r: got.append((r.index, r.captured_ns, r.published_ns, r.has_hand)),
+    )
+    cap = CaptureThread(src, mailbox)
+    worker.start()
+    t_start = time.monotonic_ns()
+    cap.start()
+    deadline = time.monotonic() + seconds * 3 + 10
+    while cap.state not in (State.ENDED, State.FAILED, State.STOPPED) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.wait_idle(10.0)
+    cap.stop()
+    worker.stop()
+    wall = (time.monotonic_ns() - t_start) / 1e9
+    events = [str(e) for e in worker.drain_events() if e.kind.value == "error"]
+    first_steady = int(np.ceil(steady_after_s * fps))
+    steady = [g for g in got if g[0] >= first_steady]
+    scored = {g[0] for g in got}
+    produced = cap.frames
+    dropped_steady = sum(1 for i in range(first_steady, produced) if i not in scored)
+    return {
+        "fps": fps,
+        "seconds": seconds,
+        "wall_s": wall,
+        "frames_produced": produced,
+        "frames_scored": len(got),
+        "hand_fraction": (sum(g[3] for g in got) / len(got)) if got else 0.0,
+        "dropped_total": produced - len(scored),
+        "dropped_steady": dropped_steady,
+        "steady_frames": max(0, produced - first_steady),
+        "e2e_ms": pct([(p - c) / 1e6 for _, c, p, _ in steady]),
+        "errors": events[:5],
+    }
+
+
+def bench_gradcam(model: SpaderModel, device: torch.device, iters: int, m: int = 5) -> dict[str, Any]:
+    """Our Grad-CAM against captum's on one scoring batch (1 frame + its M reconstructions)."""
+    from core.gradcam import gradcam
+
+    s = model.input_size
+    reg = model.regressor
+    x = torch.rand((1 + m, 1, s, s), generator=torch.Generator().manual_seed(2)).to(device)
+    x = x.contiguous(memory_format=torch.channels_last)
+
+    def ours() -> torch.Tensor:
+        with torch.inference_mode():
+            return gradcam(reg, x)[1]
+
+    def forward() -> torch.Tensor:
+        with torch.inference_mode():
+            return reg(x)
+
+    fwd_ms = pct(_time_ms(forward, iters, device))["p50"]
+    ours_ms = _time_ms(ours, iters, device)
+    # The regressor's forward pass is common to both; what differs is what comes after it.
+    out: dict[str, Any] = {"batch": 1 + m, "forward_ms_p50": fwd_ms, "ours_ms": pct(ours_ms)}
+    try:
+        from captum.attr import LayerAttribution, LayerGradCam
+    except ImportError:
+        out.update(captum_ms=None, speedup=None, max_abs_diff=None, note="captum is not installed (pip install '.[test]')")
+        return out
+    lgc = LayerGradCam(reg, reg.features)
+
+    def theirs() -> torch.Tensor:
+        attr = lgc.attribute(x, relu_attributions=False)
+        return LayerAttribution.interpolate(attr, (s, s), interpolate_mode="bilinear")[:, 0]
+
+    captum_ms = _time_ms(theirs, iters, device)
+    with torch.no_grad():
+        diff = float((ours() - theirs().detach()).abs().max())
+    ours_p50, captum_p50 = pct(ours_ms)["p50"], pct(captum_ms)["p50"]
+    ratio = captum_p50 / max(ours_p50, 1e-9)
+    # beyond the shared forward pass (hooks + backward + weighting vs one 1x1 conv + upsample)
+    extra_ratio = max(captum_p50 - fwd_ms, 1e-6) / max(ours_p50 - fwd_ms, 1e-3)
+    out.update(captum_ms=pct(captum_ms), speedup=ratio, speedup_beyond_forward=extra_ratio, max_abs_diff=diff, note="")
+    return out
+
+
+def _compiled_copy(model: SpaderModel) -> SpaderModel:
+    c = copy.deepcopy(model)
+    c.vae.encode = torch.compile(c.vae.encode)  # type: ignore[method-assign]
+    c.vae.decode = torch.compile(c.vae.decode)  # type: ignore[method-assign]
+    c.regressor.features = torch.compile(c.regressor.features)  # type: ignore[assignment]
+    return c
+
+
+def bench_compile(model: SpaderModel, device: torch.device, iters: int, eager_p50: float) -> dict[str, Any]:
+    s = model.input_size
+    x = np.random.default_rng(0).random((1, s, s), dtype=np.float32)
+    try:
+        scorer = FrameScorer(_compiled_copy(model), device=str(device))
+        t0 = time.perf_counter()
+        scorer.score_arrays(x)  # compiles
+        compile_s = time.perf_counter() - t0
+        lat = pct(_time_ms(lambda: scorer.score_arrays(x), iters, device))
+    except Exception as exc:  # no compiler, unsupported op, ...: eager mode stays in use
+        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return {"status": "failed", "note": f"torch.compile failed, eager mode is used ({msg})"}
+    return {
+        "status": "ok",
+        "compile_s": compile_s,
+        "latency_ms": lat,
+        "speedup_vs_eager": eager_p50 / max(lat["p50"], 1e-9),
+        "note": "",
+    }
+
+
+def bench_half(model: SpaderModel, device: torch.device, iters: int) -> dict[str, Any]:
+    """CUDA only: autocast float16 against float32 on the same inputs."""
+    s = model.input_size
+    scorer = FrameScorer(model, device=str(device))
+    x = np.random.default_rng(3).random((8, s, s), dtype=np.float32)
+    ref = scorer.score_arrays(x).scores["spader"]
+    try:
+        with torch.autocast("cuda", dtype=torch.float16):
+            half = scorer.score_arrays(x).scores["spader"]
+            lat = pct(_time_ms(lambda: scorer.score_arrays(x[:1]), iters, device))
+    except Exception as exc:
+        return {"status": "failed", "note": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"status": "ok", "latency_ms": lat, "max_abs_score_diff": float(np.abs(ref - half).max()), "note": ""}
+
+
+# -- the whole benchmark ------------------------------------------------------------------------
+def resolve_devices(which: str) -> list[str]:
+    from core.errors import SpaderError
+
+    has_cuda = torch.cuda.is_available()
+    if which == "all":
+        return ["cpu"] + (["cuda"] if has_cuda else [])
+    if which == "auto":
+        return ["cuda" if has_cuda else "cpu"]
+    if which.startswith("cuda") and not has_cuda:
+        raise SpaderError("CUDA was requested but no CUDA device is available (use --device cpu)")
+    if which != "cpu" and not which.startswith("cuda"):
+        raise SpaderError(f"unknown device {which!r} (cpu, cuda, all)")
+    return [which]
+
+
+def run_bench(
+    model: SpaderModel | None = None,
+    *,
+    model_source: str = "",
+    tiny: bool = False,
+    devices: Sequence[str] = ("cpu",),
+    seconds: float | None = None,
+    threads: int | None = None,
+    compile: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run every part on every device; returns the report (see ``format_table``)."""
+    say = log or (lambda s: None)
+    notes: list[str] = []
+    if model is None:
+        model = tiny_model() if tiny else random_default_model()
+        model_source = model_source or ("tiny random model (--tiny)" if tiny else "random weights, default architecture")
+    if tiny:
+        lat_iters, tp_s, tp_iters, replay_s, gc_iters = 10, 0.05, 2, 2.5, 5
+    else:
+        lat_iters, tp_s, tp_iters, replay_s, gc_iters = 100, 1.0, 3, 11.0, 30
+    if seconds is not None:
+        replay_s = float(seconds)
+    if threads:
+        torch.set_num_threads(int(threads))
+    frames, frames_desc = demo_frames(30)
+    report: dict[str, Any] = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "tiny": tiny,
+        "model": {
+            "name": model.name,
+            "source": model_source,
+            "input_size": model.input_size,
+            "parameters": int(sum(p.numel() for p in model.vae.parameters()) + sum(p.numel() for p in model.regressor.parameters())),
+            "m_samples": 5,
+        },
+        "host": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "replay_frames": frames_desc,
+        "targets": dict(TARGETS),
+        "devices": {},
+        "notes": notes,
+    }
+    for dev_name in devices:
+        dev = torch.device(dev_name)
+        say(f"[{dev_name}] latency")
+        m = copy.deepcopy(model)
+        scorer = FrameScorer(m, device=dev_name)
+        r: dict[str, Any] = {}
+        r.update(bench_latency(scorer, frames[0], lat_iters))
+        say(f"[{dev_name}] throughput")
+        r["throughput"] = bench_throughput(scorer, BATCH_SIZES, tp_s, tp_iters)
+        say(f"[{dev_name}] replay at 30 fps for {replay_s:.0f} s")
+        r["replay"] = bench_replay(scorer, frames, replay_s, threads=threads)
+        say(f"[{dev_name}] Grad-CAM vs captum")
+        r["gradcam"] = bench_gradcam(m, dev, gc_iters)
+        if tiny or not compile:
+            r["compile"] = {"status": "skipped", "note": "--tiny" if tiny else "--no-compile"}
+        else:
+            say(f"[{dev_name}] torch.compile (may take a minute)")
+            r["compile"] = bench_compile(m, dev, max(5, lat_iters // 4), r["latency_ms"]["p50"])
+        if dev.type == "cuda":
+            say(f"[{dev_name}] half precision")
+            r["half"] = bench_half(m, dev, lat_iters)
+        else:
+            r["half"] = {"status": "skipped", "note": "CUDA only"}
+        r["targets_met"] = _targets_met(dev_name, r)
+        report["devices"][dev_name] = r
+    if model_source.startswith("random"):
+        notes.append("the model has random weights: speed is what it measures, scores mean nothing")
+    return report
+
+
+def _targets_met(dev: str, r: dict[str, Any]) -> dict[str, bool | None]:
+    gc = r["gradcam"].get("speedup")
+    return {
+        "fps_batch1": (1e3 / r["latency_ms"]["p50"] >= TARGETS["cpu_fps_batch1_min"]) if dev == "cpu" else None,
+        "replay_e2e_p95": r["replay"]["e2e_ms"]["p95"] <= TARGETS["replay_e2e_p95_ms_max"],
+        "replay_no_drops": r["replay"]["dropped_steady"] <= TARGETS["replay_dropped_steady_max"],
+        "gradcam_speedup": None if gc is None else gc >= TARGETS["gradcam_speedup_min"],
+    }
+
+
+def _ok(flag: bool | None) -> str:
+    return "" if flag is None else ("ok" if flag else "MISSED")
+
+
+def format_table(report: dict[str, Any]) -> str:
+    m, h = report["model"], report["host"]
+    lines = [
+        f"model: {m['name']} ({m['source']}), input {m['input_size']}x{m['input_size']}, "
+        f"{m['parameters']:,} parameters, M={m['m_samples']}",
+        f"host: {h['cpu_count']} CPU(s), torch {h['torch']} ({h['torch_threads']} threads), "
+        f"load {h['load_avg']}, CUDA: {h['cuda'] or 'none'}",
+        f"replay frames: {report['replay_frames']}",
+    ]
+    for dev, r in report["devices"].items():
+        t, rp, gc, tm = r["throughput"], r["replay"], r["gradcam"], r["targets_met"]
+        lat, fl = r["latency_ms"], r["frame_latency_ms"]
+        rows = [
+            ("scorer latency, batch 1 (networks)", f"p50 {lat['p50']:.1f} / p95 {lat['p95']:.1f} / p99 {lat['p99']:.1f} ms",
+             f"= {1e3 / lat['p50']:.0f} frames/s", _ok(tm["fps_batch1"])),
+            ("frame latency (preprocess + networks)", f"p50 {fl['p50']:.1f} / p95 {fl['p95']:.1f} ms", "", ""),
+        ]
+        if "latency_p50_ms_by_threads" in r:
+            by = ", ".join(f"{k}: {v:.1f}" for k, v in r["latency_p50_ms_by_threads"].items())
+            rows.append(("latency p50 by torch threads", f"{by} ms", "", ""))
+        rows += [
+            ("throughput by batch", ", ".join(f"{k}: {v:.0f}" for k, v in t["fps_by_batch"].items()) + " frames/s", "", ""),
+            ("best throughput", f"{t['best_fps']:.0f} frames/s at batch {t['best_batch']}", "", ""),
+            (f"replay at {rp['fps']:.0f} fps, {rp['seconds']:.0f} s (live worker)",
+             f"e2e p50 {rp['e2e_ms']['p50']:.1f} / p95 {rp['e2e_ms']['p95']:.1f} ms", "target p95 <= 33 ms", _ok(tm["replay_e2e_p95"])),
+            ("  dropped at steady state", f"{rp['dropped_steady']} of {rp['steady_frames']} (total {rp['dropped_total']}); "
+             f"hand in {rp['hand_fraction']:.0%} of frames", "target 0", _ok(tm["replay_no_drops"])),
+        ]
+        if gc.get("captum_ms"):
+            rows.append((f"Grad-CAM, batch {gc['batch']}: ours vs captum",
+                         f"{gc['ours_ms']['p50']:.2f} vs {gc['captum_ms']['p50']:.2f} ms = {gc['speedup']:.1f}x, "
+                         f"max |diff| {gc['max_abs_diff']:.1e}", "target >= 5x", _ok(tm["gradcam_speedup"])))
+            rows.append(("  beyond the shared forward pass", f"forward {gc['forward_ms_p50']:.2f} ms; "
+                         f"Grad-CAM part {gc['speedup_beyond_forward']:.1f}x faster", "", ""))
+        else:
+            rows.append((f"Grad-CAM, batch {gc['batch']}", f"ours {gc['ours_ms']['p50']:.2f} ms; {gc['note']}", "", ""))
+        c = r["compile"]
+        if c["status"] == "ok":
+            rows.append(("torch.compile", f"p50 {c['latency_ms']['p50']:.1f} ms ({c['speedup_vs_eager']:.2f}x eager), "
+                         f"compiled in {c['compile_s']:.0f} s", "", ""))
+        else:
+            rows.append(("torch.compile", f"{c['status']}: {c['note']}", "", ""))
+        hf = r["half"]
+        if hf["status"] == "ok":
+            rows.append(("float16 autocast", f"p50 {hf['latency_ms']['p50']:.1f} ms, max score diff {hf['max_abs_score_diff']:.1e}", "", ""))
+        lines.append("")
+        lines.append(f"== {dev} ==")
+        w = max(len(a) for a, *_ in rows)
+        for a, b, c_, d in rows:
+            lines.append(f"{a:<{w}}  {b}" + (f"   [{c_}]" if c_ else "") + (f" {d}" if d else ""))
+    for n in report["notes"]:
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+def write_json(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return p
