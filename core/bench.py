@@ -97,10 +97,12 @@ def pose_frames(n: int = 30, seed: int = 0, width: int = FRAME_W, height: int = 
         mm = np.full((height, width), 2500.0, np.float32)
         torso = ((xx - width / 2) / (width * 0.22)) ** 2 + ((yy - height * 0.75) / (height * 0.45)) ** 2 < 1
         mm[torso] = 1300.0
-        dx = 8 * np.sin(2 * np.pi * i / n)
+        dx = 0.0125 * width * np.sin(2 * np.pi * i / n)
+        rx, ry, cy = 0.045 * width, 0.07 * height, 0.42 * height
         for cx in (width * 0.42 + dx, width * 0.58 - dx):
-            hand = ((xx - cx) / 28) ** 2 + ((yy - height * 0.42) / 40) ** 2 < 1
-            fingers = (np.abs(xx - cx) < 22) & (yy > height * 0.42 - 85) & (yy < height * 0.42) & ((xx - cx) % 11 < 6)
+            hand = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 < 1
+            step = max(2.0, 0.017 * width)
+            fingers = (np.abs(xx - cx) < 0.8 * rx) & (yy > cy - 2.1 * ry) & (yy < cy) & ((xx - cx) % step < step / 2)
             mm[hand | fingers] = 600.0 + 10 * np.sin(i)
         mm += rng.normal(0, 2.0, mm.shape).astype(np.float32)
         mm[rng.random(mm.shape) < 0.01] = 0

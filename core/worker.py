@@ -445,6 +445,8 @@ class ScoringWorker:
                         self._stop.wait(self.poll_s)
                     continue
                 closed_reported = False
+                if self._pending:  # a switch requested while waiting applies to these frames
+                    self._apply_pending()
                 t0 = time.monotonic_ns()
                 results = self._score(frames)
                 self._publish(results)
