@@ -18,7 +18,6 @@ from core.pipeline import FrameScorer, frame_seed, model_preprocess_config
 from core.results import MAP_NAMES
 from core.scoring import SCORER_KEYS, score_batch
 
-pytest.importorskip("core.preprocess", reason="core/preprocess.py (the preprocessing) is not in this checkout yet")
 
 W, H = 160, 144
 

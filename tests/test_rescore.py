@@ -23,7 +23,6 @@ from core.rescore import SCORE_COLUMNS, VERDICT_COLUMNS, rescore
 from core.scoring import SCORER_KEYS
 from core.verdict import verdict_settings_to_session, VerdictSettings
 
-pytest.importorskip("core.preprocess", reason="core/preprocess.py (the preprocessing) is not in this checkout yet")
 
 W, H = 160, 144
 N = 24

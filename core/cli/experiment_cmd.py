@@ -9,7 +9,19 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", choices=["noisy-mnist"], help="which experiment")
+    sub = parser.add_subparsers(dest="name", metavar="EXPERIMENT", required=True)
+    _add_noisy_mnist(sub.add_parser("noisy-mnist", help="the seed paper's Table I (left) on real MNIST digits"))
+    from core.cli import folder_args
+
+    p = sub.add_parser("folders", help="one model per choice of known anomaly on a class-folder data set")
+    folder_args.add_data_arguments(p)
+    folder_args.add_training_arguments(p)
+    p.add_argument("--known-each", nargs="+", required=True, metavar="CLASS",
+                   help="known-anomaly classes to sweep: one regressor each; the others are unknown")
+    p.add_argument("--out", type=Path, default=Path("runs/folders"), help="folder for table.csv and result.json")
+
+
+def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="NPZ",
                         help="MNIST digits: an .npz with 'images' (N,28,28) uint8 and 'labels' (N,)")
     parser.add_argument("--quick", action="store_true",
@@ -28,6 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.name == "folders":
+        from core.cli.folder_args import run_folder_sweep
+
+        return run_folder_sweep(args)
+    return _run_noisy_mnist(args)
+
+
+def _run_noisy_mnist(args: argparse.Namespace) -> int:
     from core.data.noisy_mnist import load_mnist_npz
     from core.errors import SpaderError
     from core.experiments.noisy_mnist import NoisyMnistConfig, run_noisy_mnist

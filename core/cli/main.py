@@ -15,9 +15,13 @@ from typing import Sequence
 
 # name -> (module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "app": ("core.cli.app_cmd", "open the screening window (live Azure Kinect, recordings, demo)"),
     "experiment": ("core.cli.experiment_cmd", "run a paper experiment (noisy-mnist)"),
+    "train": ("core.cli.train_cmd", "train a model on a class-folder depth data set"),
+    "evaluate": ("core.cli.evaluate_cmd", "evaluate a model: the seven-scorer AUROC table"),
     "model": ("core.cli.model_cmd", "inspect a model file (metadata, shapes)"),
     "convert": ("core.cli.convert_cmd", "convert an Azure Kinect MKV recording into a session"),
+    "synth": ("core.cli.synth_cmd", "generate synthetic pigeon-pose depth data (data sets, sessions)"),
     "bench-capture": ("core.cli.bench_capture_cmd", "measure session read/write and capture-thread speed"),
     "score": ("core.cli.score_cmd", "score every frame of a recording into CSV/JSON (batch re-scoring)"),
     "bench": ("core.cli.bench_cmd", "measure scoring latency, throughput, end-to-end delay, Grad-CAM vs captum"),
@@ -64,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(chosen if chosen in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
+    args._argv = argv  # the command line as given, recorded in the files a command writes
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 import torch
 
 from core.data.noisy_mnist import render_noisy
-from core.device import place_model
-from core.metrics import auroc
-from core.models import VAE, Regressor, RegressorConfig, VAEConfig
-from core.scoring import SCORER_KEYS, reconstruct_with_loss, score_reconstructions
-from core.training import TrainConfig, train_regressor, train_vae
+from core.experiments.sweep import Progress, SweepSettings, run_sweep
+from core.models import RegressorConfig, VAEConfig
+from core.scoring import SCORER_KEYS
+from core.training import TrainConfig
 
-Progress = Callable[[str], None]
+
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,8 @@ class NoisyMnistConfig:
     latent_dim: int = 128
     vae_widths: tuple[int, ...] = (16, 32, 64, 64)
     reg_widths: tuple[int, ...] = (16, 32, 64)
+    reg_kind: str = "plain"
+    patience: int = 8
     device: str = "auto"
 
     @classmethod
@@ -131,70 +131,37 @@ def run_noisy_mnist(
     say = progress or (lambda _msg: None)
     result = ExperimentResult(cfg, {s: {k: [] for k in cfg.known_digits} for s in SCORER_KEYS})
     t_start = time.perf_counter()
-    timings = {"vae_train": 0.0, "reg_train": 0.0, "scoring": 0.0}
+    timings: dict[str, float] = {}
     for trial in range(cfg.trials):
         seed = cfg.seed + 1000 * trial
         rng = np.random.default_rng(seed)
-        torch.manual_seed(seed)
         train_idx, test_idx = split_indices(labels, cfg, rng)
         x_normal = _render_train(images, train_idx[cfg.normal_digit], cfg, rng)
+        known = {str(k): _render_train(images, train_idx[k], cfg, rng) for k in cfg.known_digits}
         test_digits = np.concatenate([np.full(len(test_idx[d]), d) for d in range(10)])
         x_test = torch.from_numpy(render_noisy(images[np.concatenate([test_idx[d] for d in range(10)])], rng))
-        is_normal = test_digits == cfg.normal_digit
-
         size = x_normal.shape[-1]
-        vae = VAE(VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=cfg.vae_widths))
-        tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed,
-                         device=cfg.device, progress=show_bars, desc=f"trial {trial + 1} VAE")
-        say(f"trial {trial + 1}/{cfg.trials}: training the VAE on {len(x_normal)} normal images")
-        t0 = time.perf_counter()
-        hist = train_vae(vae, x_normal, tc)
-        timings["vae_train"] += time.perf_counter() - t0
-        say(f"  VAE: best epoch {hist.best_epoch + 1}, val loss {min(hist.val_loss):.1f}")
-        device = next(vae.parameters()).device
-
-        t0 = time.perf_counter()
-        recons, losses = _reconstruct_all(vae, x_test, cfg, seed, device)
-        timings["scoring"] += time.perf_counter() - t0
-
-        for known in cfg.known_digits:
-            x_known = _render_train(images, train_idx[known], cfg, rng)
-            reg = Regressor(RegressorConfig(input_size=size, widths=cfg.reg_widths))
-            rc = replace(tc, epochs=cfg.reg_epochs, desc=f"trial {trial + 1} regressor {known}")
-            t0 = time.perf_counter()
-            train_regressor(reg, x_normal, x_known, rc)
-            timings["reg_train"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            scores = _score_all(reg, x_test, recons, losses, cfg, device)
-            timings["scoring"] += time.perf_counter() - t0
+        tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, device=cfg.device,
+                         patience=cfg.patience, progress=show_bars, desc=f"trial {trial + 1} VAE")
+        settings = SweepSettings(
+            vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=cfg.vae_widths),
+            regressor=RegressorConfig(input_size=size, widths=cfg.reg_widths, kind=cfg.reg_kind),
+            vae_train=tc,
+            reg_train=replace(tc, epochs=cfg.reg_epochs, desc=f"trial {trial + 1} regressor"),
+            m=cfg.m,
+            seed=seed,
+        )
+        say(f"trial {trial + 1}/{cfg.trials}")
+        out = run_sweep(x_normal, known, x_test, settings, progress=lambda m: say("  " + m))
+        for k in cfg.known_digits:
             line = []
             for s in SCORER_KEYS:
-                a = auroc(scores[s], is_normal)
-                result.aurocs[s][known].append(a)
+                a = out.auroc_all(str(k), s, test_digits, cfg.normal_digit)
+                result.aurocs[s][k].append(a)
                 line.append(f"{s}={a:.3f}")
-            say(f"  known {known}: " + " ".join(line))
+            say(f"  known {k}: " + " ".join(line))
+        for name, t in out.timings.items():
+            timings[name] = timings.get(name, 0.0) + t
     result.wall_s = time.perf_counter() - t_start
     result.timings = timings
     return result
-
-
-def _reconstruct_all(vae, x_test, cfg, seed, device, bs: int = 32):
-    gen = torch.Generator(device=device).manual_seed(seed)
-    recons, losses = [], []
-    with torch.inference_mode():
-        for i in range(0, len(x_test), bs):
-            r, l = reconstruct_with_loss(vae, x_test[i : i + bs].to(device), m=cfg.m, generator=gen)
-            recons.append(r)
-            losses.append(l)
-    return torch.cat(recons), torch.cat(losses)
-
-
-def _score_all(reg, x_test, recons, losses, cfg, device, bs: int = 32) -> dict[str, np.ndarray]:
-    out: dict[str, list[np.ndarray]] = {s: [] for s in SCORER_KEYS}
-    place_model(reg, device).eval()
-    with torch.inference_mode():
-        for i in range(0, len(x_test), bs):
-            sb = score_reconstructions(reg, x_test[i : i + bs].to(device), recons[i : i + bs], losses[i : i + bs])
-            for s in SCORER_KEYS:
-                out[s].append(sb.scores[s].float().cpu().numpy())
-    return {s: np.concatenate(v) for s, v in out.items()}

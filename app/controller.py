@@ -1,0 +1,668 @@
+"""The window's engine room: one source, its capture thread, the scoring worker, the recorder.
+
+    source ─► PlaybackThread ─► TapMailbox (live) / TapQueue (replay) ─► ScoringWorker ─► ResultMailbox
+                    └─► Recorder (when recording)            └─► on_result: a small ScorePoint per frame
+
+Nothing here computes a score. The GUI's display timer calls ``poll()``, which takes the
+newest frame (``TapMailbox.take_new``: the newest one the capture thread handed on, not
+taken away from the worker), the newest result (``ResultMailbox.take``) and the score
+points published since the last poll (for the plot), and turns the capture and worker
+events that arrived meanwhile into Qt signals. No signal is emitted per frame, so there
+is never a backlog of queued signals: a slow display simply shows fewer frames.
+
+Modes: a live source (camera, synthetic stream) feeds a one-slot mailbox and the worker
+scores the newest frame; a recording feeds a small lossless queue and the worker scores
+every frame in order (playback slows down instead of skipping when scoring cannot keep
+up), so its plot has every frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from capture.errors import CaptureError
+from capture.events import CaptureEvent, EventKind
+from capture.frame import DepthFrame
+from capture.frame_queue import FrameQueue
+from capture.mailbox import LatestFrameMailbox
+from capture.recorder import Recorder
+from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+from capture.thread import CaptureThread, State
+
+LIVE = "live"
+REPLAY = "replay"
+
+SUBJECT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+# -- frame inputs that also keep the newest frame for the display ------------------------------
+class _Tap:
+    """Remembers the newest frame handed on, for the display (which never takes frames
+    away from the scoring worker)."""
+
+    def _tap_init(self) -> None:
+        self._tap_lock = threading.Lock()
+        self._tap_frame: DepthFrame | None = None
+        self._tap_seq = 0
+        self._tap_seen = 0
+
+    def _tap(self, frame: DepthFrame) -> None:
+        with self._tap_lock:
+            self._tap_frame = frame
+            self._tap_seq += 1
+
+    def take_new(self) -> DepthFrame | None:
+        """The newest frame if one arrived since the last call, else None."""
+        with self._tap_lock:
+            if self._tap_seq == self._tap_seen:
+                return None
+            self._tap_seen = self._tap_seq
+            return self._tap_frame
+
+    @property
+    def newest(self) -> DepthFrame | None:
+        with self._tap_lock:
+            return self._tap_frame
+
+
+class TapMailbox(LatestFrameMailbox, _Tap):
+    def __init__(self) -> None:
+        super().__init__()
+        self._tap_init()
+
+    def put(self, frame: DepthFrame) -> None:
+        super().put(frame)
+        self._tap(frame)
+
+
+class TapQueue(FrameQueue, _Tap):
+    def __init__(self, maxsize: int = 4) -> None:
+        super().__init__(maxsize)
+        self._tap_init()
+
+    def put(self, frame: DepthFrame, timeout: float | None = None) -> bool:
+        ok = super().put(frame, timeout)
+        if ok:
+            self._tap(frame)
+        return ok
+
+
+# -- a capture thread that can also step one frame and change the playback speed -------------
+class PlaybackThread(CaptureThread):
+    """CaptureThread plus single-frame stepping and a live speed change (both run on the
+    capture thread, between reads, like every other call into the source)."""
+
+    def step_to(self, position: int) -> None:
+        """Go to ``position`` and hand on exactly that one frame (used while paused)."""
+        self._commands.put(lambda: self._step(position))
+
+    def set_speed(self, speed: float | None) -> None:
+        self._commands.put(lambda: self._set_speed(speed))
+
+    def _set_speed(self, speed: float | None) -> None:
+        if hasattr(self.source, "speed"):
+            self.source.speed = speed
+            self.source.resync()
+
+    def _step(self, position: int) -> None:
+        try:
+            self.source.seek_index(max(0, int(position)))
+            self.source.resync()
+            frame = self.source.read(max(self.read_timeout_s, 0.5))
+        except EndOfStream:
+            self.state = State.ENDED
+            self._emit(EventKind.END_OF_STREAM)
+            return
+        except Exception as exc:
+            self._emit(EventKind.ERROR, str(exc) if isinstance(exc, CaptureError) else f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            for ev in self.source.poll_events():
+                self.post_event(ev)
+        if self.state == State.ENDED:
+            self.state = State.PAUSED if self._paused else State.RUNNING
+        if frame is not None:
+            self._publish(frame)
+
+
+# -- what the display gets --------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScorePoint:
+    """One scored frame, as the plot needs it (small: no images)."""
+
+    index: int
+    t_s: float  # the verdict tracker's time of the frame (device time when known)
+    raw: float | None  # SPADER score, None without a hand
+    smoothed: float | None
+    verdict: str  # core.verdict.Verdict value, "" when no tracker ran
+    has_hand: bool
+    latency_ms: float  # captured -> published
+    generation: int
+
+
+@dataclass
+class Tick:
+    frame: DepthFrame | None  # the newest captured frame, if new since the last poll
+    result: Any  # the newest FrameResult, if new since the last poll
+    points: list[ScorePoint]  # every frame scored since the last poll, in order
+
+
+@dataclass(frozen=True)
+class SourceDesc:
+    """What the operator chose, for titles, the status bar and the settings."""
+
+    spec: str  # what open_source understands ("kinect:0", a path, "synthetic"), or "" for an object
+    label: str
+    kind: str  # camera | file | synthetic | demo | custom
+
+
+class RateMeter:
+    """Events per second over the last ``window_s`` from a monotonically growing counter."""
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def update(self, count: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        s = self._samples
+        s.append((now, count))
+        while len(s) > 2 and now - s[1][0] >= self.window_s:
+            s.popleft()
+        if len(s) < 2 or s[-1][0] - s[0][0] <= 0:
+            return 0.0
+        return max(0, s[-1][1] - s[0][1]) / (s[-1][0] - s[0][0])
+
+    def reset(self) -> None:
+        self._samples.clear()
+
+
+def default_threads() -> int | None:
+    """Torch threads of the scoring worker: one on a 2-core machine (capture and the GUI
+    need the other), torch's own choice on bigger ones."""
+    n = os.cpu_count() or 1
+    return 1 if n <= 2 else None
+
+
+def check_subject_id(subject_id: str) -> str:
+    s = (subject_id or "").strip()
+    if not SUBJECT_ID_RE.fullmatch(s):
+        raise CaptureError(
+            "the subject id must be a pseudonym of 1-64 letters, digits, '-', '_' or '.' "
+            "(never a name or a date of birth)"
+        )
+    return s
+
+
+class Controller(QObject):
+    """Owns the capture thread, the scoring worker and the recorder; Qt-side signals.
+
+    Signals (all emitted on the GUI thread, from ``poll`` or a method call):
+    ``event(origin, kind, message)``: origin is "capture" or "worker", kind an EventKind /
+    WorkerEventKind value; ``source_started(SourceInfo)``; ``source_failed(message)`` (it
+    could not be opened or keeps failing); ``recording_changed(on, path)``;
+    ``model_changed(name)``; ``scoring_unavailable(message)``.
+    """
+
+    event = Signal(str, str, str)
+    source_started = Signal(object)
+    source_failed = Signal(str)
+    recording_changed = Signal(bool, str)
+    model_changed = Signal(str)
+    scoring_unavailable = Signal(str)
+    playing_changed = Signal(bool)
+
+    def __init__(
+        self,
+        model: Any = None,
+        *,
+        device: str = "auto",
+        threads: int | None | str = "default",
+        scorer_factory: Callable[[Any, str], Any] | None = None,
+        verdict_settings: Any = None,
+        replay_queue: int = 4,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        from core.verdict import VerdictSettings, VerdictTracker
+
+        self._scorer_factory = scorer_factory or _default_scorer_factory
+        self.device_pref = device
+        self.threads = default_threads() if threads == "default" else threads
+        self.replay_queue = max(1, int(replay_queue))
+        if verdict_settings is None:
+            th = getattr(model, "threshold", None) if model is not None else None
+            verdict_settings = VerdictSettings(threshold=0.0 if th is None else float(th))
+        self.tracker = VerdictTracker(verdict_settings)
+        self.model: Any = None
+        self.scorer: Any = None
+        self.scoring_error: str | None = None
+        self.worker: Any = None
+        self.results: Any = None
+        self.capture: PlaybackThread | None = None
+        self.input: TapMailbox | TapQueue | None = None
+        self.source: FrameSource | None = None
+        self.desc: SourceDesc | None = None
+        self.info: SourceInfo | None = None
+        self.mode = LIVE
+        self.playing = False
+        self.ended = False
+        self.recorder: Recorder | None = None
+        self.recording_path: Path | None = None
+        self._generation = 0
+        self._points: deque[ScorePoint] = deque(maxlen=20000)
+        self._points_lock = threading.Lock()
+        self.delivered: deque[ScorePoint] = deque(maxlen=20000)  # every point handed to the display
+        self._started_seen = False
+        self._capture_rate = RateMeter()
+        self.last_frame: DepthFrame | None = None
+        self._cursor: int | None = None
+        self.last_result: Any = None
+        self.latencies_ms: deque[float] = deque(maxlen=3000)
+        if model is not None:
+            self.set_model(model)
+
+    # -- model and scoring ---------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return "none" if self.model is None else str(getattr(self.model, "name", "model"))
+
+    @property
+    def threshold(self) -> float:
+        return self.tracker.settings.threshold
+
+    def set_threshold(self, threshold: float) -> None:
+        """Takes effect at the next scored frame (the verdict's hold times still apply)."""
+        self.tracker.set_threshold(float(threshold))
+
+    def set_model(self, model: Any) -> None:
+        """Score with ``model`` from now on. A model the scoring path cannot use (or a
+        missing piece of the scoring path) leaves the app showing frames without scores,
+        and says why through ``scoring_unavailable``."""
+        self.model = model
+        if self.scorer is not None and self.scoring_error is None:
+            if self.worker is not None and self.worker.alive:
+                self.worker.set_model(model)
+            else:
+                try:
+                    self.scorer.set_model(model)
+                except Exception as exc:
+                    self._scoring_failed(exc)
+        else:
+            try:
+                self.scorer = self._scorer_factory(model, self.device_pref)
+                self.scoring_error = None
+            except Exception as exc:
+                self.scorer = None
+                self._scoring_failed(exc)
+            if self.scorer is not None and self.capture is not None and self.worker is None:
+                self._start_worker()
+        th = getattr(model, "threshold", None)
+        if th is not None:
+            self.set_threshold(th)
+        self.model_changed.emit(self.model_name)
+
+    def _scoring_failed(self, exc: BaseException) -> None:
+        msg = str(exc) if not isinstance(exc, ImportError) else f"the scoring code is incomplete ({exc})"
+        self.scoring_error = msg
+        self.scoring_unavailable.emit(msg)
+
+    def set_device(self, device: str) -> None:
+        """'auto', 'cpu' or 'cuda'; raises SpaderError when the device is not there."""
+        self.device_pref = device
+        if self.worker is not None and self.worker.alive:
+            self.worker.set_device(device)
+        elif self.scorer is not None:
+            self.scorer.set_device(device)
+
+    @property
+    def device(self) -> str:
+        if self.scorer is None:
+            return "-"
+        return str(getattr(self.scorer, "device", "cpu"))
+
+    def _start_worker(self) -> None:
+        from core.worker import ResultMailbox, ScoringWorker
+
+        assert self.input is not None
+        gen = self._generation
+        self.results = ResultMailbox()
+        self.worker = ScoringWorker(
+            self.input,
+            self.results,
+            self.scorer,
+            mode=self.mode,
+            tracker=self.tracker,
+            on_result=lambda r: self._on_result(r, gen),
+            threads=self.threads,
+        )
+        self.worker.start()
+
+    def _on_result(self, r: Any, generation: int) -> None:
+        """On the worker thread, for every result: keep a small point for the plot."""
+        from core.worker import result_time_s
+
+        st = r.verdict
+        p = ScorePoint(
+            index=int(r.index),
+            t_s=float(result_time_s(r)),
+            raw=r.score,
+            smoothed=None if st is None else st.smoothed,
+            verdict="" if st is None else str(st.verdict.value),
+            has_hand=bool(r.has_hand),
+            latency_ms=float(r.latency_ms),
+            generation=generation,
+        )
+        with self._points_lock:
+            self._points.append(p)
+
+    # -- sources ---------------------------------------------------------------------------------
+    def open(
+        self,
+        source: str | FrameSource,
+        *,
+        label: str | None = None,
+        kind: str | None = None,
+        mode: str | None = None,
+        speed: float | None = 1.0,
+        loop: bool = False,
+        unit_mm: float = 1.0,
+        depth_mode: str = "NFOV_UNBINNED",
+        fps: float | None = None,
+    ) -> None:
+        """Stop whatever runs and start ``source`` (a spec for ``open_source`` or a source
+        object). Raises CaptureError at once for a spec that names nothing usable; a source
+        that fails while opening is reported later through ``source_failed``."""
+        if isinstance(source, FrameSource):
+            src, spec = source, ""
+            kind = kind or "custom"
+        else:
+            from capture.sources import open_source
+
+            spec = str(source)
+            kind = kind or _kind_of(spec)
+            src = open_source(spec, speed=speed, loop=loop, unit_mm=unit_mm, depth_mode=depth_mode, fps=fps)
+        if mode is None:
+            if kind in ("camera", "synthetic"):
+                mode = LIVE
+            elif kind == "custom":
+                try:
+                    mode = LIVE if src.info.live else REPLAY
+                except Exception:
+                    mode = REPLAY
+            else:
+                mode = REPLAY
+        self.close_source()
+        self._generation += 1
+        self.source = src
+        self.desc = SourceDesc(spec, label or spec or type(src).__name__, kind)
+        self.mode = mode
+        self.info = None
+        self.ended = False
+        self._started_seen = False
+        self._capture_rate.reset()
+        self.last_frame = self.last_result = None
+        self._cursor = None
+        self.latencies_ms.clear()
+        self.tracker.reset()
+        self.input = TapMailbox() if mode == LIVE else TapQueue(self.replay_queue)
+        self.capture = PlaybackThread(src, mailbox=self.input)
+        if self.scorer is not None:
+            self._start_worker()
+        self.capture.start()
+        self._set_playing(True)
+
+    def close_source(self, timeout: float = 5.0) -> None:
+        """Stop recording, capture and scoring of the current source (never raises)."""
+        if self.recorder is not None:
+            self.stop_recording()
+        if self.input is not None:
+            self.input.close()  # a producer blocked on a full replay queue returns at once
+        if self.capture is not None:
+            self.capture.stop(timeout)
+        if self.worker is not None:
+            self.worker.stop(timeout)
+            self.worker = None
+        self.capture = None
+        self.input = None
+        self.source = None
+        self.results = None
+        with self._points_lock:
+            self._points.clear()
+        self._set_playing(False)
+
+    def shutdown(self) -> None:
+        self.close_source()
+
+    @property
+    def can_seek(self) -> bool:
+        return bool(self.info is not None and self.info.can_seek and not self.info.live)
+
+    @property
+    def is_live(self) -> bool:
+        return bool(self.info is not None and self.info.live) or (self.desc is not None and self.desc.kind == "camera")
+
+    # -- playback ------------------------------------------------------------------------------
+    def _set_playing(self, playing: bool) -> None:
+        if playing != self.playing:
+            self.playing = playing
+            self.playing_changed.emit(playing)
+
+    def play(self) -> None:
+        if self.capture is None:
+            return
+        if self.ended or self.capture.state == State.ENDED:
+            self.ended = False
+            self.capture.seek_index(0)
+            self.tracker.reset()
+        self.capture.resume()
+        self._set_playing(True)
+
+    def pause(self) -> None:
+        if self.capture is None:
+            return
+        self.capture.pause()
+        self._set_playing(False)
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    @property
+    def position(self) -> int | None:
+        """The frame on show, or the one a step or seek is going to (None before the first)."""
+        return self._cursor
+
+    def step(self, delta: int) -> None:
+        """Pause and show the frame ``delta`` frames away (files only)."""
+        if self.capture is None or not self.can_seek:
+            return
+        self.pause()
+        pos = self.position if self.position is not None else -1
+        n = self.info.frame_count if self.info is not None else None
+        target = max(0, pos + int(delta))
+        if n:
+            target = min(target, n - 1)
+        self.ended = False
+        self._cursor = target
+        self.capture.step_to(target)
+
+    def seek(self, position: int) -> None:
+        """Go to frame ``position``; while paused, show it."""
+        if self.capture is None or not self.can_seek:
+            return
+        position = max(0, int(position))
+        n = self.info.frame_count if self.info is not None else None
+        if n:
+            position = min(position, n - 1)
+        self.ended = False
+        self._cursor = position
+        if self.playing:
+            self.capture.seek_index(position)
+        else:
+            self.capture.step_to(position)
+
+    def set_speed(self, speed: float) -> None:
+        if self.capture is not None and not self.is_live:
+            self.capture.set_speed(float(speed))
+
+    # -- recording -------------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None
+
+    def start_recording(self, folder: str | os.PathLike[str], subject_id: str, operator: str | None = None) -> Path:
+        """Record every frame of the running source into a new session folder; the verdict
+        settings and the model go into the session header's settings."""
+        from capture.session import SessionMeta, SessionWriter
+        from core.verdict import verdict_settings_to_session
+
+        if self.capture is None or self.source is None:
+            raise CaptureError("there is no running source to record")
+        if self.recorder is not None:
+            raise CaptureError(f"already recording into {self.recording_path}")
+        subject_id = check_subject_id(subject_id)
+        info = self.info
+        if info is None:
+            try:
+                info = self.source.info
+            except Exception as exc:
+                raise CaptureError(f"the source is not ready yet ({exc})") from None
+        settings: dict[str, Any] = dict(verdict_settings_to_session(self.tracker.settings))
+        settings["model"] = {"name": self.model_name, "threshold": self.threshold}
+        settings["source"] = {"label": self.desc.label if self.desc else "", "kind": self.desc.kind if self.desc else ""}
+        meta = SessionMeta(
+            sensor=info.sensor,
+            depth_mode=info.depth_mode,
+            unit_mm=info.unit_mm,
+            fps=info.fps,
+            intrinsics=info.intrinsics,
+            subject_id=subject_id,
+            operator=(operator or "").strip() or None,
+            settings=settings,
+        )
+        writer = SessionWriter.create(folder, meta)
+        capture = self.capture
+        rec = Recorder(writer, on_event=capture.post_event).start()
+        self.recorder, self.recording_path = rec, Path(folder)
+        capture.set_recorder(rec)
+        self.recording_changed.emit(True, str(folder))
+        return Path(folder)
+
+    def stop_recording(self, timeout: float = 10.0) -> tuple[Path | None, int]:
+        """Stop recording; returns the session folder and the frames written."""
+        rec, path = self.recorder, self.recording_path
+        if rec is None:
+            return None, 0
+        if self.capture is not None:
+            self.capture.set_recorder(None)
+        time.sleep(0.01)  # a frame being handed on right now still reaches the recorder
+        rec.stop(timeout)
+        self.recorder, self.recording_path = None, None
+        self.recording_changed.emit(False, str(path))
+        return path, rec.written
+
+    # -- the display's pull ------------------------------------------------------------------------
+    def poll(self) -> Tick:
+        """Called by the display timer (GUI thread): the newest frame and result, the score
+        points since the last call, and the events turned into signals."""
+        frame = self.input.take_new() if self.input is not None else None
+        if frame is not None:
+            self.last_frame = frame
+            self._cursor = int(frame.index)
+        result = self.results.take() if self.results is not None else None
+        if result is not None:
+            self.last_result = result
+        gen = self._generation
+        with self._points_lock:
+            points = [p for p in self._points if p.generation == gen]
+            self._points.clear()
+        for p in points:
+            self.latencies_ms.append(p.latency_ms)
+        self.delivered.extend(points)
+        self._dispatch_events()
+        return Tick(frame, result, points)
+
+    def _dispatch_events(self) -> None:
+        cap = self.capture
+        if cap is not None:
+            for ev in cap.drain_events():
+                self._on_capture_event(cap, ev)
+        if self.worker is not None:
+            for wev in self.worker.drain_events():
+                self.event.emit("worker", wev.kind.value, wev.message)
+
+    def _on_capture_event(self, cap: PlaybackThread, ev: CaptureEvent) -> None:
+        if ev.kind == EventKind.STARTED:
+            self._started_seen = True
+            try:
+                self.info = cap.source.info
+            except Exception:
+                self.info = None
+            self.source_started.emit(self.info)
+        elif ev.kind == EventKind.END_OF_STREAM:
+            self.ended = True
+            self._set_playing(False)
+        self.event.emit("capture", ev.kind.value, ev.message)
+        if ev.kind == EventKind.ERROR and cap.state == State.FAILED:
+            self._set_playing(False)
+            self.source_failed.emit(ev.message)
+
+    # -- numbers for the status bar and the benchmark -------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        inp = self.input
+        posted = int(getattr(inp, "posted", 0) or 0) if inp is not None else 0
+        out: dict[str, Any] = {
+            "capture_fps": self._capture_rate.update(posted),
+            "captured": posted,
+            "scoring_fps": 0.0,
+            "scored": 0,
+            "dropped": 0,
+            "latency_ms": None,
+            "device": self.device,
+            "model": self.model_name,
+            "threshold": self.threshold,
+            "mode": self.mode,
+            "recording": self.recording,
+            "recorded": 0 if self.recorder is None else self.recorder.written,
+            "record_backlog": 0 if self.recorder is None else self.recorder.backlog,
+            "worker_errors": 0,
+        }
+        if self.worker is not None:
+            ws = self.worker.stats
+            out.update(
+                scoring_fps=ws.fps,
+                scored=ws.scored,
+                dropped=ws.dropped,
+                latency_ms=ws.last_latency_ms,
+                worker_errors=ws.errors,
+                busy=ws.busy,
+            )
+        return out
+
+
+def _kind_of(spec: str) -> str:
+    if spec == "kinect" or spec.startswith("kinect:"):
+        return "camera"
+    if spec == "synthetic":
+        return "synthetic"
+    return "file"
+
+
+def _default_scorer_factory(model: Any, device: str) -> Any:
+    from core.pipeline import FrameScorer
+
+    return FrameScorer(model, device=device)
+
+
+def clone_info(info: SourceInfo | None) -> SourceInfo | None:
+    return None if info is None else dataclasses.replace(info)

@@ -1,0 +1,181 @@
+"""Dialogs: errors, starting a recording, choosing a camera, image-folder units.
+
+Every failure the operator can act on is shown with ``show_error`` (a QMessageBox, never a
+traceback); tests replace ``QMessageBox.critical`` to record instead of blocking.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.controller import SUBJECT_ID_RE
+
+
+# --benchmark runs unattended: messages go to stderr instead of waiting for a click
+NON_INTERACTIVE = False
+
+
+def show_error(parent: QWidget | None, title: str, text: str) -> None:
+    if NON_INTERACTIVE:
+        import sys
+
+        print(f"error: {title}: {text}", file=sys.stderr)
+        return
+    QMessageBox.critical(parent, title, text)
+
+
+def show_info(parent: QWidget | None, title: str, text: str) -> None:
+    if NON_INTERACTIVE:
+        import sys
+
+        print(f"{title}: {text}", file=sys.stderr)
+        return
+    QMessageBox.information(parent, title, text)
+
+
+def error_text(exc: BaseException) -> str:
+    """The message of an error the user can act on; type and message for anything else."""
+    from capture.errors import CaptureError
+    from core.errors import SpaderError
+
+    if isinstance(exc, (CaptureError, SpaderError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def default_session_folder(root: str | Path, subject_id: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{subject_id or 'subject'}_{stamp}"
+
+
+class RecordDialog(QDialog):
+    """Subject id (a pseudonym), operator and the session folder of a new recording."""
+
+    def __init__(self, parent: QWidget | None, root: str, operator: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Record a session")
+        self.root = root
+        lay = QVBoxLayout(self)
+        note = QLabel(
+            "Use a pseudonymous subject id (for example a study code such as P-0042). "
+            "Never enter a name or a date of birth: the id is stored in the session file."
+        )
+        note.setWordWrap(True)
+        note.setObjectName("dim")
+        lay.addWidget(note)
+        form = QFormLayout()
+        self.subject = QLineEdit()
+        self.subject.setPlaceholderText("P-0042")
+        self.operator = QLineEdit(operator)
+        self.operator.setPlaceholderText("optional")
+        self.folder = QLineEdit()
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form.addRow("Subject id", self.subject)
+        form.addRow("Operator", self.operator)
+        form.addRow("Session folder", row)
+        lay.addLayout(form)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText("Start recording")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.subject.textChanged.connect(self._update)
+        self._update()
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder for recordings", self.root)
+        if d:
+            self.root = d
+            self._update()
+
+    def _update(self) -> None:
+        sid = self.subject.text().strip()
+        ok = bool(SUBJECT_ID_RE.fullmatch(sid))
+        self.folder.setText(str(default_session_folder(self.root, sid if ok else "subject")))
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(ok)
+
+    def values(self) -> tuple[str, str, Path]:
+        return self.subject.text().strip(), self.operator.text().strip(), Path(self.folder.text())
+
+
+class KinectDialog(QDialog):
+    """Which Azure Kinect (from capture.sources.kinect.list_devices) and which depth mode."""
+
+    def __init__(self, parent: QWidget | None, devices: list, depth_mode: str = "NFOV_UNBINNED") -> None:
+        from capture.sources.k4a_common import DEPTH_MODES
+
+        super().__init__(parent)
+        self.setWindowTitle("Azure Kinect")
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.device = QComboBox()
+        for d in devices:
+            serial = d.serial or "in use by another program"
+            self.device.addItem(f"camera {d.index}  (serial {serial})", d.index)
+        self.mode = QComboBox()
+        for name, (w, h, fps) in DEPTH_MODES.items():
+            self.mode.addItem(f"{name}  ({w}×{h}, up to {fps} fps)", name)
+        i = self.mode.findData(depth_mode)
+        self.mode.setCurrentIndex(max(0, i))
+        form.addRow("Camera", self.device)
+        form.addRow("Depth mode", self.mode)
+        lay.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def values(self) -> tuple[int, str]:
+        return int(self.device.currentData()), str(self.mode.currentData())
+
+
+class ImageFolderDialog(QDialog):
+    """An image folder has no header: ask for the depth unit and the frame rate."""
+
+    def __init__(self, parent: QWidget | None, folder: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open an image folder")
+        lay = QVBoxLayout(self)
+        info = QLabel(f"{folder}\n16-bit depth PNGs: how many millimetres is one raw unit?")
+        info.setWordWrap(True)
+        lay.addWidget(info)
+        form = QFormLayout()
+        self.unit = QDoubleSpinBox()
+        self.unit.setDecimals(4)
+        self.unit.setRange(0.0001, 100.0)
+        self.unit.setValue(1.0)
+        self.unit.setToolTip("Azure Kinect: 1.0; RealSense SR305: 0.125")
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1.0, 120.0)
+        self.fps.setValue(30.0)
+        form.addRow("Depth unit (mm)", self.unit)
+        form.addRow("Frame rate (fps)", self.fps)
+        lay.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def values(self) -> tuple[float, float]:
+        return float(self.unit.value()), float(self.fps.value())

@@ -1,0 +1,130 @@
+"""Start the screening window (``spader app``): model, settings, theme, first source.
+
+Everything a clinician could trip over ends in a message in the window, never a crash:
+a missing default model or demo session is a banner; a bad ``--model`` or ``--source``
+is an error dialog; an unexpected exception in the event loop is shown in a dialog and
+printed to the terminal, and the window stays up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def load_startup_model(path: str | None) -> tuple[Any, str | None]:
+    """(model, None), or (None, why there is none)."""
+    from core.checkpoint import load_model
+
+    try:
+        if path:
+            model = load_model(path, device="cpu")
+            model.meta.setdefault("name", Path(path).stem)
+            return model, None
+        from core.assets import default_model_path
+
+        p = default_model_path()
+        model = load_model(p, device="cpu")
+        model.meta.setdefault("name", "default")
+        return model, None
+    except Exception as exc:
+        from app.dialogs import error_text
+
+        return None, error_text(exc)
+
+
+def _install_excepthook(window_ref: list) -> None:
+    showing = [False]
+
+    def hook(etype, value, tb) -> None:
+        traceback.print_exception(etype, value, tb)
+        if issubclass(etype, KeyboardInterrupt):
+            from PySide6.QtWidgets import QApplication
+
+            QApplication.quit()
+            return
+        if showing[0]:
+            return
+        showing[0] = True
+        try:
+            from app.dialogs import error_text, show_error
+
+            show_error(window_ref[0] if window_ref else None, "Unexpected problem",
+                       f"{error_text(value)}\n\nThe window keeps running; details are in the terminal.")
+        finally:
+            showing[0] = False
+
+    sys.excepthook = hook
+
+
+def main(args) -> int:
+    """Run the window until it is closed (or for ``args.benchmark`` seconds)."""
+    bench = getattr(args, "benchmark", None)
+    if bench is not None:
+        if bench <= 0:
+            from core.errors import SpaderError
+
+            raise SpaderError("--benchmark needs a positive number of seconds")
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from app import dialogs
+
+        dialogs.NON_INTERACTIVE = True
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(int(args.threads))
+
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from app.controller import Controller, default_threads
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "spader"])
+    app.setApplicationName("SPADER")
+    theme.apply_theme(app)
+    settings = AppSettings(getattr(args, "settings", None))
+
+    model, why = load_startup_model(args.model)
+    note = None
+    if model is None and bench is not None:
+        from core.bench import tiny_model
+
+        print(f"note: no model ({why}); benchmarking with a tiny random-weight model", file=sys.stderr)
+        model = tiny_model()
+    elif model is None:
+        note = why
+    device = args.device or str(settings.get("scoring/device"))
+    threads = args.threads if getattr(args, "threads", None) else default_threads()
+    controller = Controller(model, device=device, threads=threads)
+    window = MainWindow(controller, settings, model_note=note)
+    if bench is not None:
+        window.set_overlay(args.overlay or "cam")
+    window_ref = [window]
+    _install_excepthook(window_ref)
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    window.show()
+    if model is None and args.model:
+        from app.dialogs import show_error
+
+        show_error(window, "Cannot open the model", f"{args.model}\n\n{why}")
+    window.start(args.source)
+    try:
+        if bench is not None:
+            from app.benchmark import format_report, run_benchmark, to_json
+
+            report = run_benchmark(window, float(bench))
+            print(format_report(report))
+            print(to_json(report))
+            if getattr(args, "benchmark_json", None):
+                Path(args.benchmark_json).write_text(to_json(report) + "\n")
+            return 0
+        return int(app.exec())
+    finally:
+        window.shutdown()
+        window.close()

@@ -1,0 +1,829 @@
+"""The screening window.
+
+Layout: a banner for problems on top; the depth image with its overlay and the playback
+bar on the left; the verdict, the model's input and reconstruction, and the overlay
+settings on the right; the score plot along the bottom; a status bar with the speeds.
+
+One QTimer at the display rate drives everything: each tick pulls the newest frame and
+result from the controller, draws what is new, and adds the new score points to the plot.
+The window never computes a score and never waits on a worker.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSlider,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import dialogs, theme
+from app.controller import LIVE, REPLAY, Controller, RateMeter
+from app.settings import AppSettings
+from app.views.depth_view import OVERLAYS, CropView, DepthView
+from app.views.score_plot import ScorePlot
+from app.views.verdict_panel import Banner, TransportBar, VerdictPanel
+
+DISCLAIMER = "Research software, not a medical device: the verdict is no diagnosis."
+
+
+def safe_list_cameras() -> list:
+    """Connected Azure Kinect cameras; [] when none, or when the camera library is missing."""
+    try:
+        from capture.sources.kinect import list_devices
+
+        return list(list_devices())
+    except Exception:
+        return []
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        controller: Controller,
+        settings: AppSettings,
+        *,
+        list_cameras: Callable[[], list] = safe_list_cameras,
+        demo_path: str | Path | None = None,
+        display_rate_hz: float | None = None,
+        model_note: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self.list_cameras = list_cameras
+        if demo_path is None:
+            from core.assets import DEMO_SESSION
+
+            demo_path = DEMO_SESSION
+        self.demo_path = Path(demo_path)
+        self.setWindowTitle("SPADER — Fox-Pigeon Imitation Test screening")
+        self.setMinimumSize(900, 600)
+        self._build()
+        self._build_actions()
+        self._restore_settings()
+        self._connect()
+
+        self.display_rate = RateMeter()
+        self.display_fps = 0.0
+        self.display_latencies_ms: deque[float] = deque(maxlen=5000)
+        self._last_result_wall = 0.0
+        self._capture_error_at = 0.0
+        self._scoring_error_at = 0.0
+        self._last_verdict_key: tuple | None = None
+        rate = display_rate_hz or float(settings.get("display/rate_hz"))
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setInterval(max(5, int(round(1000.0 / max(1.0, rate)))))
+        self.timer.timeout.connect(self._tick)
+        self.stats_timer = QTimer(self)
+        self.stats_timer.setInterval(500)
+        self.stats_timer.timeout.connect(self._update_status)
+        self.timer.start()
+        self.stats_timer.start()
+        if controller.model is None or controller.scoring_error:
+            self._no_scoring(model_note or controller.scoring_error or "no model is loaded")
+        self._update_model_labels()
+
+    # -- building ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 6, 8, 4)
+        outer.setSpacing(6)
+        self.banner = Banner()
+        outer.addWidget(self.banner)
+
+        # left: depth image and playback bar
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.setSpacing(4)
+        self.depth_view = DepthView()
+        ll.addWidget(self.depth_view, 1)
+        self.transport = TransportBar()
+        ll.addWidget(self.transport)
+
+        # right: verdict, crop views, display settings
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(8)
+        self.verdict_panel = VerdictPanel()
+        rl.addWidget(self.verdict_panel)
+        self.crop_view = CropView()
+        rl.addWidget(self.crop_view, 1)
+        rl.addWidget(self._build_overlay_box())
+        self.source_label = QLabel("no source")
+        self.source_label.setObjectName("dim")
+        self.source_label.setWordWrap(True)
+        rl.addWidget(self.source_label)
+        disclaimer = QLabel(DISCLAIMER)
+        disclaimer.setObjectName("caption")
+        disclaimer.setWordWrap(True)
+        rl.addWidget(disclaimer)
+        right.setMinimumWidth(260)
+        right.setMaximumWidth(420)
+
+        self.top_split = QSplitter(Qt.Horizontal)
+        self.top_split.addWidget(left)
+        self.top_split.addWidget(right)
+        self.top_split.setStretchFactor(0, 3)
+        self.top_split.setStretchFactor(1, 1)
+        self.top_split.setChildrenCollapsible(False)
+
+        self.score_plot = ScorePlot(window_s=float(self.settings.get("plot/window_s")))
+        self.main_split = QSplitter(Qt.Vertical)
+        self.main_split.addWidget(self.top_split)
+        self.main_split.addWidget(self.score_plot)
+        self.main_split.setStretchFactor(0, 3)
+        self.main_split.setStretchFactor(1, 1)
+        self.main_split.setChildrenCollapsible(False)
+        self.main_split.setSizes([520, 200])
+        outer.addWidget(self.main_split, 1)
+        self.setCentralWidget(central)
+
+        sb = self.statusBar()
+        sb.setSizeGripEnabled(True)
+        self.status_labels: dict[str, QLabel] = {}
+        for key, tip in (
+            ("capture", "frames per second from the source"),
+            ("scoring", "frames per second scored by the worker"),
+            ("display", "frames per second drawn by this window"),
+            ("dropped", "frames never scored (live mode keeps only the newest)"),
+            ("latency", "capture → score published, last frame"),
+            ("device", "where the networks run"),
+            ("model", "model and verdict threshold"),
+            ("rec", "recording"),
+        ):
+            lab = QLabel("")
+            lab.setToolTip(tip)
+            self.status_labels[key] = lab
+            sb.addPermanentWidget(lab)
+
+    def _build_overlay_box(self) -> QGroupBox:
+        box = QGroupBox("Display")
+        g = QGridLayout(box)
+        g.setContentsMargins(8, 6, 8, 6)
+        g.setHorizontalSpacing(8)
+        self.overlay_combo = QComboBox()
+        for key, label in OVERLAYS.items():
+            self.overlay_combo.addItem(label, key)
+        self.overlay_combo.setToolTip("Map drawn over the hand crop (O cycles)")
+        self.opacity_slider = QSlider(Qt.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setToolTip("Overlay opacity")
+        self.box_check = QCheckBox("crop box")
+        self.box_check.setToolTip("Outline the hand crop the model scores (B)")
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setDecimals(3)
+        self.threshold_spin.setRange(-1e6, 1e6)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setKeyboardTracking(False)
+        self.threshold_spin.setToolTip("Verdict threshold on the smoothed score (or drag the line in the plot)")
+        g.addWidget(QLabel("Overlay"), 0, 0)
+        g.addWidget(self.overlay_combo, 0, 1)
+        g.addWidget(QLabel("Opacity"), 1, 0)
+        g.addWidget(self.opacity_slider, 1, 1)
+        g.addWidget(self.box_check, 2, 1)
+        g.addWidget(QLabel("Threshold"), 3, 0)
+        g.addWidget(self.threshold_spin, 3, 1)
+        return box
+
+    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, *, checkable=False, tip="") -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.WindowShortcut)
+        a.setCheckable(checkable)
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)  # shortcuts work even when the menu bar is hidden
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        m_file = mb.addMenu("&File")
+        self.act_open_model = self._action("Open &model…", self.open_model_dialog, "Ctrl+M")
+        self.act_open_file = self._action("Open recording &file (MKV)…", self.open_recording_file, "Ctrl+O")
+        self.act_open_folder = self._action("Open recording f&older (session or images)…", self.open_recording_folder, "Ctrl+Shift+O")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit)
+        for a in (self.act_open_model, None, self.act_open_file, self.act_open_folder, None, self.act_quit):
+            m_file.addSeparator() if a is None else m_file.addAction(a)
+
+        m_src = mb.addMenu("&Source")
+        self.act_camera = self._action("&Azure Kinect…", self.open_camera_dialog, "Ctrl+K")
+        self.act_demo = self._action("&Demo session", self.open_demo, "Ctrl+D")
+        self.act_synth = self._action("&Synthetic stream", self.open_synthetic)
+        for a in (self.act_camera, self.act_demo, self.act_synth):
+            m_src.addAction(a)
+
+        m_play = mb.addMenu("&Playback")
+        self.act_play = self._action("Play / pause", self.controller.toggle_play, Qt.Key_Space)
+        self.act_next = self._action("Next frame", lambda: self.controller.step(1), Qt.Key_Right)
+        self.act_prev = self._action("Previous frame", lambda: self.controller.step(-1), Qt.Key_Left)
+        self.act_fwd = self._action("Forward 1 s", lambda: self._seek_seconds(1.0), "Shift+Right")
+        self.act_back = self._action("Back 1 s", lambda: self._seek_seconds(-1.0), "Shift+Left")
+        self.act_faster = self._action("Faster", lambda: self.transport.nudge_speed(1), "]")
+        self.act_slower = self._action("Slower", lambda: self.transport.nudge_speed(-1), "[")
+        self.act_record = self._action("&Record", self.toggle_record, "R", checkable=True,
+                                       tip="Record the stream into a session (R)")
+        for a in (self.act_play, self.act_prev, self.act_next, self.act_back, self.act_fwd, self.act_slower, self.act_faster, None, self.act_record):
+            m_play.addSeparator() if a is None else m_play.addAction(a)
+
+        m_view = mb.addMenu("&View")
+        self.overlay_group = QActionGroup(self)
+        self.overlay_actions: dict[str, QAction] = {}
+        for i, (key, label) in enumerate(OVERLAYS.items()):
+            a = self._action(label, lambda checked=False, k=key: self.set_overlay(k), f"{i}" if i else "0", checkable=True)
+            self.overlay_group.addAction(a)
+            m_view.addAction(a)
+            self.overlay_actions[key] = a
+        self.act_cycle = self._action("Next overlay", self.cycle_overlay, "O")
+        self.act_box = self._action("Crop box", lambda c: self.box_check.setChecked(c), "B", checkable=True)
+        self.act_full = self._action("Full screen", self._toggle_full_screen, "F11")
+        for a in (None, self.act_cycle, self.act_box, self.act_full):
+            m_view.addSeparator() if a is None else m_view.addAction(a)
+
+        m_score = mb.addMenu("S&coring")
+        self.device_group = QActionGroup(self)
+        import torch
+
+        for dev, label in (("auto", "Device: automatic"), ("cpu", "Device: CPU"), ("cuda", "Device: CUDA GPU")):
+            a = self._action(label, lambda checked=False, d=dev: self.set_device(d), checkable=True)
+            if dev == "cuda" and not torch.cuda.is_available():
+                a.setEnabled(False)
+                a.setText(label + " (none found)")
+            self.device_group.addAction(a)
+            m_score.addAction(a)
+            if dev == self.controller.device_pref:
+                a.setChecked(True)
+        m_score.addSeparator()
+        self.act_reset_threshold = self._action("Reset threshold to the model's", self.reset_threshold)
+        m_score.addAction(self.act_reset_threshold)
+
+        # Room for what comes later; these are placeholders, not features.
+        m_scr = mb.addMenu("Scree&ning")
+        for text in (
+            "Tune the threshold from validation data…",
+            "Screening sessions (subjects, attempts)…",
+            "Reports…",
+        ):
+            a = QAction(f"{text}  (not available yet)", self)
+            a.setEnabled(False)
+            m_scr.addAction(a)
+
+        m_help = mb.addMenu("&Help")
+        self.act_keys = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.act_about = self._action("About", self.show_about)
+        m_help.addAction(self.act_keys)
+        m_help.addAction(self.act_about)
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for a in (self.act_camera, self.act_open_file, self.act_open_folder, self.act_demo):
+            tb.addAction(a)
+        self.act_open_file.setIconText("Open MKV")
+        self.act_open_folder.setIconText("Open folder")
+        self.act_camera.setIconText("Camera")
+        self.act_demo.setIconText("Demo")
+        tb.addSeparator()
+        tb.addAction(self.act_record)
+        rec_button = tb.widgetForAction(self.act_record)
+        if isinstance(rec_button, QToolButton):
+            rec_button.setObjectName("record")
+        self.rec_indicator = QLabel("")
+        tb.addWidget(self.rec_indicator)
+        for w in tb.findChildren(QToolButton):
+            w.setFocusPolicy(Qt.NoFocus)
+        for w in (self.transport.play_button, self.transport.back_button, self.transport.fwd_button, self.box_check):
+            w.setFocusPolicy(Qt.NoFocus)
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.event.connect(self._on_event)
+        c.source_started.connect(self._on_source_started)
+        c.source_failed.connect(self._on_source_failed)
+        c.recording_changed.connect(self._on_recording_changed)
+        c.scoring_unavailable.connect(self._no_scoring)
+        c.model_changed.connect(lambda _name: self._update_model_labels())
+        c.playing_changed.connect(self.transport.set_playing)
+        self.transport.play_toggled.connect(c.toggle_play)
+        self.transport.step.connect(c.step)
+        self.transport.seek.connect(c.seek)
+        self.transport.speed_changed.connect(self._on_speed)
+        self.transport.loop_changed.connect(lambda on: self.settings.set("playback/loop", bool(on)))
+        self.overlay_combo.currentIndexChanged.connect(lambda i: self.set_overlay(self.overlay_combo.itemData(i)))
+        self.opacity_slider.valueChanged.connect(self._on_opacity)
+        self.box_check.toggled.connect(self._on_box)
+        self.threshold_spin.valueChanged.connect(self._on_threshold_spin)
+        self.score_plot.threshold_dragged.connect(self.threshold_spin.setValue)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geo, state = s.geometry()
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1280, 820)
+        if state is not None:
+            self.restoreState(state)
+        self.depth_view.set_depth_range(float(s.get("display/near_mm")), float(s.get("display/far_mm")))
+        name = str(s.get("overlay/name"))
+        self.set_overlay(name if name in OVERLAYS else "cam")
+        self.opacity_slider.setValue(int(round(100 * float(s.get("overlay/opacity")))))
+        self.depth_view.set_opacity(self.opacity_slider.value() / 100)
+        box = bool(s.get("overlay/box"))
+        self.box_check.setChecked(box)
+        self.act_box.setChecked(box)
+        self.depth_view.set_show_box(box)
+        self.transport.set_speed(float(s.get("playback/speed")))
+        self.transport.loop_box.setChecked(bool(s.get("playback/loop")))
+        self._sync_threshold_from_model()
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set_geometry(self.saveGeometry(), self.saveState())
+        s.set("overlay/name", self.depth_view.overlay_name)
+        s.set("overlay/opacity", self.depth_view.overlay_opacity)
+        s.set("overlay/box", self.depth_view.show_box)
+        s.set("playback/speed", float(self.transport.speed_box.currentData()))
+        s.set("playback/loop", self.transport.loop_box.isChecked())
+        s.set("scoring/device", self.controller.device_pref)
+        s.sync()
+
+    # -- sources -----------------------------------------------------------------------------------
+    def start(self, spec: str | None = None) -> None:
+        """The first source: ``spec`` when given; else the first camera found; else the
+        demo session; else a synthetic stream. Never waits for hardware that is absent."""
+        if spec:
+            if spec == "demo":
+                self.open_demo()
+                return
+            if spec == "synthetic":
+                self.open_synthetic()
+                return
+            ok = self.open_spec(spec) if spec.startswith("kinect") else self.open_recording(spec)
+            if ok:
+                return
+            self.banner.show_message("source", f"Could not open {spec}; playing the demo session instead.", "warning")
+            self.open_demo()
+            return
+        cams = self.list_cameras()
+        if cams:
+            n = len(cams)
+            self.statusBar().showMessage(f"{n} Azure Kinect camera{'s' if n > 1 else ''} found; using camera {cams[0].index}", 8000)
+            mode = str(self.settings.get("source/kinect_depth_mode"))
+            if self.open_spec(f"kinect:{cams[0].index}", label=f"Azure Kinect {cams[0].index}", depth_mode=mode):
+                return
+        self.open_demo(note="No camera found: playing the demo session." if not cams else None)
+
+    def open_spec(self, spec: str, *, label: str | None = None, kind: str | None = None, **kw: Any) -> bool:
+        """Open a source; a bad one gets an error dialog and False (the window stays as it was)."""
+        loop = kw.pop("loop", self.transport.loop_box.isChecked())
+        speed = kw.pop("speed", float(self.transport.speed_box.currentData()))
+        try:
+            self.controller.open(spec, label=label, kind=kind, loop=loop, speed=speed, **kw)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot open the source", f"{spec}\n\n{dialogs.error_text(exc)}")
+            return False
+        self._on_new_source()
+        if self.controller.desc is not None and self.controller.desc.kind == "file":
+            self.settings.set("source/last", str(spec))
+        return True
+
+    def open_source_object(self, source, *, label: str, kind: str = "custom", mode: str | None = None) -> None:
+        """Open a FrameSource object (tests, plug-ins)."""
+        self.controller.open(source, label=label, kind=kind, mode=mode)
+        self._on_new_source()
+
+    def _on_new_source(self) -> None:
+        c = self.controller
+        self.score_plot.reset()
+        self.depth_view.clear()
+        self.depth_view.set_placeholder("Opening the source…")
+        self.crop_view.set_result(None)
+        self.verdict_panel.set_state("PENDING" if c.scorer is not None else "NO MODEL", None, None, c.threshold)
+        for key in ("source", "capture", "camera", "end"):
+            self.banner.clear_message(key)
+        self.transport.set_seekable(False)
+        self.transport.set_position(None, None)
+        self.source_label.setText(f"Source: {c.desc.label if c.desc else '–'}")
+        self._update_transport_enabled()
+
+    def open_demo(self, checked: bool = False, note: str | None = None) -> None:
+        if (self.demo_path / "session.json").is_file():
+            if self.open_spec(str(self.demo_path), label="Demo session", kind="demo", loop=True):
+                if note:
+                    self.banner.show_message("source", note, "info")
+                return
+        msg = f"The bundled demo session is missing ({self.demo_path}); showing a synthetic stream instead."
+        if note:
+            msg = note.replace("playing the demo session", "showing a synthetic stream") + " " + msg
+        self.open_synthetic()
+        self.banner.show_message("source", msg, "info")
+
+    def open_synthetic(self, checked: bool = False) -> None:
+        self.open_spec("synthetic", label="Synthetic stream (moving shapes)", kind="synthetic")
+
+    def open_camera_dialog(self, checked: bool = False) -> None:
+        cams = self.list_cameras()
+        if not cams:
+            from capture.sources.kinect import no_device_message
+
+            dialogs.show_info(self, "Azure Kinect", no_device_message())
+            return
+        dlg = dialogs.KinectDialog(self, cams, str(self.settings.get("source/kinect_depth_mode")))
+        if dlg.exec():
+            index, mode = dlg.values()
+            self.settings.set("source/kinect_depth_mode", mode)
+            self.open_spec(f"kinect:{index}", label=f"Azure Kinect {index} ({mode})", depth_mode=mode)
+
+    def _start_dir(self) -> str:
+        last = str(self.settings.get("source/last") or "")
+        return str(Path(last).parent) if last else str(Path.home())
+
+    def open_recording_file(self, checked: bool = False) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an Azure Kinect recording", self._start_dir(), "Matroska (*.mkv);;All files (*)")
+        if path:
+            self.open_recording(path)
+
+    def open_recording_folder(self, checked: bool = False) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a session or an image folder", self._start_dir())
+        if path:
+            self.open_recording(path)
+
+    def open_recording(self, path: str | Path, unit_mm: float | None = None, fps: float | None = None) -> bool:
+        """A session folder, an image folder (asks for its unit) or an MKV file."""
+        p = Path(path)
+        if not p.exists():
+            dialogs.show_error(self, "Cannot open the recording", f"{p}\n\nThere is no such file or folder.")
+            return False
+        if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:
+            dlg = dialogs.ImageFolderDialog(self, str(p))
+            if not dlg.exec():
+                return False
+            unit_mm, fps = dlg.values()
+        kw: dict[str, Any] = {}
+        if unit_mm is not None:
+            kw["unit_mm"] = unit_mm
+        if fps is not None:
+            kw["fps"] = fps
+        return self.open_spec(str(p), label=p.name, kind="file", **kw)
+
+    # -- model --------------------------------------------------------------------------------------
+    def open_model_dialog(self, checked: bool = False) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a SPADER model", str(Path.home()), "SPADER model (*.safetensors)")
+        if path:
+            self.load_model(path)
+
+    def load_model(self, path: str | Path) -> bool:
+        from core.checkpoint import load_model
+
+        try:
+            model = load_model(path, device="cpu")
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot open the model", dialogs.error_text(exc))
+            return False
+        model.meta.setdefault("name", Path(path).stem)
+        self.controller.set_model(model)
+        if self.controller.scoring_error is None:
+            self.banner.clear_message("scoring")
+            if self.controller.capture is not None and self.controller.worker is None:
+                self.controller._start_worker()
+        self._sync_threshold_from_model()
+        return True
+
+    def set_device(self, device: str) -> None:
+        try:
+            self.controller.set_device(device)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot use this device", dialogs.error_text(exc))
+
+    # -- threshold ------------------------------------------------------------------------------------
+    def _model_threshold(self) -> float:
+        th = getattr(self.controller.model, "threshold", None) if self.controller.model is not None else None
+        return 0.0 if th is None else float(th)
+
+    def _sync_threshold_from_model(self) -> None:
+        """The threshold remembered for this model, else the model's own."""
+        saved = self.settings.threshold_for(self.controller.model_name) if self.controller.model is not None else None
+        th = saved if saved is not None else self._model_threshold()
+        self.set_threshold(th, remember=False)
+
+    def set_threshold(self, value: float, remember: bool = True) -> None:
+        self.threshold_spin.blockSignals(True)
+        self.threshold_spin.setValue(float(value))
+        self.threshold_spin.blockSignals(False)
+        self._apply_threshold(float(value), remember)
+
+    def _on_threshold_spin(self, value: float) -> None:
+        self._apply_threshold(float(value), True)
+
+    def _apply_threshold(self, value: float, remember: bool) -> None:
+        self.controller.set_threshold(value)
+        self.score_plot.set_threshold(value)
+        self.score_plot.redraw()
+        if remember and self.controller.model is not None:
+            model_th = self._model_threshold()
+            self.settings.set_threshold_for(self.controller.model_name, None if abs(value - model_th) < 1e-12 else value)
+        self._update_model_labels()
+
+    def reset_threshold(self, checked: bool = False) -> None:
+        self.set_threshold(self._model_threshold(), remember=True)
+
+    # -- overlays ---------------------------------------------------------------------------------
+    def set_overlay(self, name: str) -> None:
+        if name not in OVERLAYS:
+            return
+        self.depth_view.set_overlay(name)
+        i = self.overlay_combo.findData(name)
+        if i != self.overlay_combo.currentIndex():
+            self.overlay_combo.blockSignals(True)
+            self.overlay_combo.setCurrentIndex(i)
+            self.overlay_combo.blockSignals(False)
+        if hasattr(self, "overlay_actions"):
+            self.overlay_actions[name].setChecked(True)
+        r = self.controller.last_result
+        if r is not None:
+            self.depth_view.set_result(r, self._box_color())
+        self.settings.set("overlay/name", name)
+
+    def cycle_overlay(self, checked: bool = False) -> None:
+        keys = list(OVERLAYS)
+        self.set_overlay(keys[(keys.index(self.depth_view.overlay_name) + 1) % len(keys)])
+
+    def _on_opacity(self, value: int) -> None:
+        self.depth_view.set_opacity(value / 100)
+
+    def _on_box(self, on: bool) -> None:
+        self.depth_view.set_show_box(on)
+        self.act_box.setChecked(on)
+        r = self.controller.last_result
+        if r is not None:
+            self.depth_view.set_result(r, self._box_color())
+
+    def _box_color(self) -> str:
+        v = self.verdict_panel.verdict
+        return theme.VERDICT_COLORS.get(v, "#e8ecf0") if v in ("NORMAL", "ANOMALY") else "#e8ecf0"
+
+    # -- playback ----------------------------------------------------------------------------------
+    def _on_speed(self, speed: float) -> None:
+        self.controller.set_speed(speed)
+        self.settings.set("playback/speed", float(speed))
+
+    def _seek_seconds(self, seconds: float) -> None:
+        c = self.controller
+        if not c.can_seek:
+            return
+        fps = (c.info.fps if c.info is not None else None) or 30.0
+        pos = c.position or 0
+        c.seek(pos + int(round(seconds * fps)))
+
+    def _update_transport_enabled(self) -> None:
+        c = self.controller
+        seekable = c.can_seek
+        n = c.info.frame_count if (c.info is not None and c.info.frame_count) else 0
+        self.transport.set_seekable(seekable, max(0, n - 1))
+        for a in (self.act_next, self.act_prev, self.act_fwd, self.act_back, self.act_faster, self.act_slower):
+            a.setEnabled(seekable)
+        self.transport.set_playing(c.playing)
+
+    # -- recording -----------------------------------------------------------------------------------
+    def toggle_record(self, checked: bool = False) -> None:
+        if self.controller.recording:
+            self.stop_recording()
+            return
+        if self.controller.capture is None:
+            self.act_record.setChecked(False)
+            dialogs.show_error(self, "Cannot record", "There is no running source to record.")
+            return
+        dlg = dialogs.RecordDialog(self, str(self.settings.get("recording/folder")), str(self.settings.get("recording/operator")))
+        if not dlg.exec():
+            self.act_record.setChecked(False)
+            return
+        subject, operator, folder = dlg.values()
+        self.settings.set("recording/folder", str(dlg.root))
+        self.settings.set("recording/operator", operator)
+        self.start_recording(folder, subject, operator)
+
+    def start_recording(self, folder: str | Path, subject_id: str, operator: str | None = None) -> bool:
+        try:
+            self.controller.start_recording(folder, subject_id, operator)
+        except Exception as exc:
+            self.act_record.setChecked(False)
+            dialogs.show_error(self, "Cannot start recording", dialogs.error_text(exc))
+            return False
+        return True
+
+    def stop_recording(self) -> tuple[Path | None, int]:
+        path, n = self.controller.stop_recording()
+        if path is not None:
+            self.statusBar().showMessage(f"Saved {n} frames to {path}", 10000)
+        return path, n
+
+    def _on_recording_changed(self, on: bool, path: str) -> None:
+        self.act_record.setChecked(on)
+        self.act_record.setText("Stop recording" if on else "&Record")
+        self.act_record.setIconText("● Stop" if on else "Record")
+        self.rec_indicator.setText(f"  ● recording to {Path(path).name}" if on else "")
+        self.rec_indicator.setStyleSheet(f"color: {theme.VERDICT_COLORS['ANOMALY']}; font-weight: bold;" if on else "")
+        if not on:
+            self.banner.clear_message("recording")
+
+    # -- events ---------------------------------------------------------------------------------------
+    def _on_source_started(self, info) -> None:
+        self._update_transport_enabled()
+        if info is not None:
+            parts = [info.sensor]
+            if info.width and info.height:
+                parts.append(f"{info.width}×{info.height}")
+            if info.fps:
+                parts.append(f"{info.fps:g} fps")
+            if info.frame_count:
+                parts.append(f"{info.frame_count} frames")
+            sid = (info.extra or {}).get("subject_id")
+            if sid:
+                parts.append(f"subject {sid}")
+            label = self.controller.desc.label if self.controller.desc else ""
+            self.source_label.setText(f"Source: {label}\n" + " · ".join(str(p) for p in parts))
+        self.depth_view.set_placeholder("Waiting for frames…")
+
+    def _on_source_failed(self, message: str) -> None:
+        label = self.controller.desc.label if self.controller.desc else "the source"
+        self.depth_view.set_placeholder("No source — choose one in the Source menu")
+        self.banner.show_message("source", f"{label} could not be opened: {message}", "error")
+        dialogs.show_error(self, "Cannot open the source", f"{label}\n\n{message}")
+
+    def _on_event(self, origin: str, kind: str, message: str) -> None:
+        b = self.banner
+        if origin == "capture":
+            if kind == "device_lost":
+                b.show_message("camera", f"Camera disconnected — {message or 'waiting for it to come back'}. "
+                               "Check the USB and power cables; the app reconnects by itself.", "error")
+            elif kind == "reconnected":
+                b.clear_message("camera")
+                self.statusBar().showMessage(message or "The camera is back.", 8000)
+            elif kind == "no_frames":
+                b.show_message("camera", message or "The camera sends no frames.", "warning")
+            elif kind == "error":
+                self._capture_error_at = time.monotonic()
+                b.show_message("capture", f"Source problem: {message}", "warning")
+            elif kind == "end_of_stream":
+                self.statusBar().showMessage("End of the recording (press Space to play it again).", 10000)
+            elif kind == "recorder_backlog":
+                b.show_message("recording", message, "warning")
+            elif kind == "recorder_error":
+                b.show_message("recording", message, "error")
+        elif origin == "worker" and kind == "error":
+            self._scoring_error_at = time.monotonic()
+            b.show_message("scoring", f"Scoring problem: {message}", "error")
+
+    def _no_scoring(self, message: str) -> None:
+        self.banner.show_message(
+            "scoring",
+            f"No scores: {message}. Frames are shown without a verdict; open a model with File → Open model.",
+            "error",
+        )
+        self.verdict_panel.set_state("NO MODEL", None, None, self.controller.threshold)
+
+    # -- the display tick ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        c = self.controller
+        tick = c.poll()
+        now = time.monotonic()
+        result = tick.result
+        if result is not None:
+            self._last_result_wall = now
+        drew = None  # the depth frame drawn, as (raw depth, unit, captured_ns)
+        if c.mode == REPLAY and result is not None and result.depth is not None:
+            drew = (result.depth, result.unit_mm, result.captured_ns, result.index)
+        elif tick.frame is not None and (c.mode == LIVE or c.worker is None or now - self._last_result_wall > 0.5):
+            f = tick.frame
+            drew = (f.depth, f.unit_mm, f.host_ts_ns, f.index)
+        if drew is not None:
+            self.depth_view.set_depth(drew[0], drew[1])
+            if drew[2]:
+                self.display_latencies_ms.append((time.monotonic_ns() - drew[2]) / 1e6)
+            self._show_position(drew[3])
+            if self.banner.has("capture") and now - self._capture_error_at > 2.0:
+                self.banner.clear_message("capture")
+        if result is not None:
+            self._show_result(result)
+            if self.banner.has("scoring") and c.scoring_error is None and now - self._scoring_error_at > 2.0:
+                self.banner.clear_message("scoring")
+        if tick.points:
+            self.score_plot.add_points(tick.points)
+            self.score_plot.redraw()
+        self.display_fps = self.display_rate.update(self.depth_view.frames_drawn, now)
+
+    def _show_result(self, r) -> None:
+        st = r.verdict
+        verdict = str(st.verdict.value) if st is not None else ("PENDING" if r.has_hand else "NO HAND")
+        note = "" if r.has_hand else f"no hand: {r.reason}" if r.reason else "no hand in view"
+        self.verdict_panel.set_state(verdict, r.score, None if st is None else st.smoothed, self.controller.threshold, note)
+        self.depth_view.set_result(r, self._box_color())
+        self.crop_view.set_result(r if r.has_hand else None)
+
+    def _show_position(self, index: int) -> None:
+        c = self.controller
+        if c.info is None or not c.can_seek:
+            return
+        fps = c.info.fps or 30.0
+        self.transport.set_position(int(index), c.info.frame_count, index / fps)
+
+    # -- status bar ---------------------------------------------------------------------------------------
+    def _update_status(self) -> None:
+        st = self.controller.stats()
+        L = self.status_labels
+        L["capture"].setText(f"capture {st['capture_fps']:4.1f} fps")
+        L["scoring"].setText(f"scoring {st['scoring_fps']:4.1f} fps")
+        L["display"].setText(f"display {self.display_fps:4.1f} fps")
+        L["dropped"].setText(f"dropped {st['dropped']}")
+        lat = st["latency_ms"]
+        L["latency"].setText("latency –" if lat is None else f"latency {lat:4.0f} ms")
+        L["device"].setText(str(st["device"]).upper() if st["device"] != "-" else "no scoring")
+        if st["recording"]:
+            L["rec"].setText(f"● REC {st['recorded']} frames" + (f" ({st['record_backlog']} waiting)" if st["record_backlog"] > 5 else ""))
+        else:
+            L["rec"].setText("")
+        self._update_model_labels()
+
+    def _update_model_labels(self) -> None:
+        c = self.controller
+        self.status_labels["model"].setText(f"model {c.model_name} · threshold {c.threshold:+.3f}")
+
+    # -- help ---------------------------------------------------------------------------------------------
+    def show_shortcuts(self, checked: bool = False) -> None:
+        dialogs.show_info(self, "Keyboard shortcuts", SHORTCUTS_TEXT)
+
+    def show_about(self, checked: bool = False) -> None:
+        from core import __version__
+
+        dialogs.show_info(
+            self,
+            "About SPADER",
+            f"SPADER screening for the Yamaguchi Fox-Pigeon Imitation Test, version {__version__}.\n\n{DISCLAIMER}\n\n"
+            f"Settings file: {self.settings.path}",
+        )
+
+    def _toggle_full_screen(self, checked: bool = False) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    # -- closing -----------------------------------------------------------------------------------------
+    def closeEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        self.shutdown()
+        super().closeEvent(ev)
+
+    def shutdown(self) -> None:
+        """Stop the timers and every thread; save the settings. Safe to call twice."""
+        if getattr(self, "_shut", False):
+            return
+        self._shut = True
+        self.timer.stop()
+        self.stats_timer.stop()
+        try:
+            self.save_settings()
+        finally:
+            self.controller.shutdown()
+
+
+SHORTCUTS_TEXT = """Space\tplay / pause
+Left / Right\tprevious / next frame (recordings)
+Shift+Left / Shift+Right\tback / forward 1 s
+[ / ]\tslower / faster playback
+R\tstart / stop recording
+O\tnext overlay (0 none, 1 Grad-CAM, 2 loss, 3 weighted loss)
+B\tcrop box on / off
+Ctrl+O\topen an MKV recording
+Ctrl+Shift+O\topen a session or image folder
+Ctrl+K\tchoose an Azure Kinect
+Ctrl+D\tdemo session
+Ctrl+M\topen a model
+F11\tfull screen
+F1\tthis list"""

@@ -1,0 +1,101 @@
+"""Settings remembered between runs (QSettings).
+
+Where they live: the platform's usual place for organisation "SPADER", application
+"spader-app" (on Linux ``~/.config/SPADER/spader-app.conf``), unless a file is named by
+``spader app --settings FILE`` or the environment variable ``SPADER_APP_SETTINGS``; tests
+always pass a temporary file. Every key has a default here, so a missing or damaged
+settings file only means defaults. The threshold is remembered per model name: a
+threshold chosen for one model never silently applies to another.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "SPADER"
+APPLICATION = "spader-app"
+ENV_VAR = "SPADER_APP_SETTINGS"
+
+DEFAULTS: dict[str, Any] = {
+    "overlay/name": "cam",  # none | cam | loss | weighted_loss
+    "overlay/opacity": 0.6,
+    "overlay/box": True,
+    "display/near_mm": 300.0,
+    "display/far_mm": 1800.0,
+    "display/rate_hz": 60.0,
+    "plot/window_s": 20.0,
+    "playback/speed": 1.0,
+    "playback/loop": False,
+    "recording/folder": str(Path.home() / "spader-sessions"),
+    "recording/operator": "",
+    "source/last": "",
+    "source/kinect_depth_mode": "NFOV_UNBINNED",
+    "scoring/device": "auto",
+}
+
+
+class AppSettings:
+    """Typed access to the app's QSettings, with defaults."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        path = path or os.environ.get(ENV_VAR) or None
+        if path:
+            self.qs = QSettings(str(path), QSettings.IniFormat)
+        else:  # pragma: no cover - the user's own settings; tests never touch them
+            self.qs = QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANIZATION, APPLICATION)
+        self.path = self.qs.fileName()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if default is None:
+            default = DEFAULTS.get(key)
+        value = self.qs.value(key, default)
+        if default is None or value is None:
+            return value
+        try:  # INI files hand every value back as a string
+            if isinstance(default, bool):
+                return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            if isinstance(default, float):
+                return float(value)
+            if isinstance(default, int):
+                return int(value)
+        except (TypeError, ValueError):
+            return default
+        return value
+
+    def set(self, key: str, value: Any) -> None:
+        self.qs.setValue(key, value)
+
+    # -- per-model threshold -----------------------------------------------------------------
+    @staticmethod
+    def _threshold_key(model_name: str) -> str:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model_name) or "model"
+        return f"threshold/{safe}"
+
+    def threshold_for(self, model_name: str) -> float | None:
+        v = self.qs.value(self._threshold_key(model_name))
+        try:
+            return None if v is None else float(v)
+        except (TypeError, ValueError):
+            return None
+
+    def set_threshold_for(self, model_name: str, threshold: float | None) -> None:
+        if threshold is None:
+            self.qs.remove(self._threshold_key(model_name))
+        else:
+            self.qs.setValue(self._threshold_key(model_name), float(threshold))
+
+    # -- window geometry -----------------------------------------------------------------------
+    def geometry(self) -> tuple[QByteArray | None, QByteArray | None]:
+        g, s = self.qs.value("window/geometry"), self.qs.value("window/state")
+        return (g if isinstance(g, QByteArray) else None, s if isinstance(s, QByteArray) else None)
+
+    def set_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.qs.setValue("window/geometry", geometry)
+        self.qs.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self.qs.sync()

@@ -1,0 +1,158 @@
+"""The scrolling plot of the normalness score: raw and smoothed, the threshold, the verdict.
+
+x is seconds since the source started (the verdict tracker's clock: device time when the
+stream has it); the plot shows the last ``window_s`` seconds. Raw scores are thin dots
+and lines, the smoothed score a bold line, the threshold a draggable horizontal line, and
+the verdict a translucent coloured band behind the curves (one bar per run of equal
+verdicts, drawn by a single BarGraphItem). When time goes backwards (a seek, a loop, a new
+source) the plot starts over.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+
+from app import theme
+
+
+class ScorePlot(pg.PlotWidget):
+    threshold_dragged = Signal(float)  # the operator released the threshold line here
+
+    def __init__(self, parent=None, window_s: float = 20.0, max_points: int = 4000) -> None:
+        super().__init__(parent, background=theme.PLOT_BG)
+        self.window_s = float(window_s)
+        self.setMinimumHeight(140)
+        pi = self.getPlotItem()
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        pi.showGrid(x=False, y=True, alpha=0.15)
+        pi.setLabel("left", "normalness")
+        pi.setLabel("bottom", "time", units="s")
+        self.vb = pi.getViewBox()
+        self.vb.setMouseEnabled(x=False, y=False)
+        self.vb.disableAutoRange()
+        pi.setTitle(
+            f'<span style="color:{theme.RAW_PEN}">● score</span>&nbsp;&nbsp;&nbsp;'
+            f'<span style="color:{theme.SMOOTH_PEN}">━ smoothed</span>&nbsp;&nbsp;&nbsp;'
+            f'<span style="color:{theme.THRESHOLD_PEN}">╌ threshold (drag to change)</span>&nbsp;&nbsp;&nbsp;'
+            + "&nbsp;&nbsp;".join(
+                f'<span style="color:{theme.VERDICT_COLORS[v]}">■ {v}</span>' for v in ("NORMAL", "ANOMALY", "NO HAND")
+            ),
+            size="9pt",
+        )
+        self.bands = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], pen=None, brush=(0, 0, 0, 0))
+        self.bands.setZValue(-10)
+        pi.addItem(self.bands, ignoreBounds=True)
+        self.raw_curve = pi.plot(
+            [], [], pen=pg.mkPen(theme.RAW_PEN, width=1), symbol="o", symbolSize=3,
+            symbolPen=None, symbolBrush=theme.RAW_PEN, connect="finite",
+        )
+        self.smooth_curve = pi.plot([], [], pen=pg.mkPen(theme.SMOOTH_PEN, width=2.5), connect="finite")
+        self.threshold_line = pg.InfiniteLine(
+            pos=0.0, angle=0, movable=True,
+            pen=pg.mkPen(theme.THRESHOLD_PEN, width=2, style=pg.QtCore.Qt.DashLine),
+            hoverPen=pg.mkPen(theme.ACCENT, width=3),
+            label="threshold {value:.3f}", labelOpts={"position": 0.04, "color": theme.THRESHOLD_PEN, "anchors": [(0, 1), (0, 1)]},
+        )
+        self.threshold_line.setZValue(5)
+        pi.addItem(self.threshold_line)
+        self.threshold_line.sigPositionChangeFinished.connect(lambda line: self.threshold_dragged.emit(float(line.value())))
+        self._brushes = {k: pg.mkBrush(QColor(*theme.hex_rgb(v), 70)) for k, v in theme.VERDICT_COLORS.items()}
+        self._t0: float | None = None
+        self._last_t: float | None = None
+        n = max_points
+        self.t: deque[float] = deque(maxlen=n)
+        self.raw: deque[float] = deque(maxlen=n)
+        self.smooth: deque[float] = deque(maxlen=n)
+        self.verdicts: deque[str] = deque(maxlen=n)
+        self.indices: deque[int] = deque(maxlen=n)
+        self._dirty = False
+
+    # -- data -----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._t0 = self._last_t = None
+        for d in (self.t, self.raw, self.smooth, self.verdicts, self.indices):
+            d.clear()
+        self._dirty = True
+        self.redraw()
+
+    def add_points(self, points) -> None:
+        """Append ScorePoints (see app.controller); call ``redraw`` once per display tick."""
+        for p in points:
+            if self._last_t is not None and p.t_s < self._last_t - 1e-9:
+                self.reset()  # time went backwards: a seek, a loop, another source
+            if self._t0 is None:
+                self._t0 = p.t_s
+            self._last_t = p.t_s
+            self.t.append(p.t_s - self._t0)
+            self.raw.append(math.nan if p.raw is None else float(p.raw))
+            self.smooth.append(math.nan if p.smoothed is None else float(p.smoothed))
+            self.verdicts.append(p.verdict or "PENDING")
+            self.indices.append(int(p.index))
+            self._dirty = True
+
+    def set_threshold(self, value: float) -> None:
+        if not self.threshold_line.moving:
+            self.threshold_line.setValue(float(value))
+        self._dirty = True
+
+    def visible_slice(self) -> slice:
+        """The points within the window (the newest ``window_s`` seconds)."""
+        if not self.t:
+            return slice(0, 0)
+        t = np.fromiter(self.t, float, len(self.t))
+        start = int(np.searchsorted(t, t[-1] - self.window_s, side="left"))
+        return slice(start, len(t))
+
+    def plotted_raw(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the raw score curve as drawn (NaN where there was no hand)."""
+        x, y = self.raw_curve.getData()
+        return (np.array([]), np.array([])) if x is None else (np.asarray(x), np.asarray(y))
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        sl = self.visible_slice()
+        t = np.fromiter(self.t, float, len(self.t))[sl]
+        raw = np.fromiter(self.raw, float, len(self.raw))[sl]
+        sm = np.fromiter(self.smooth, float, len(self.smooth))[sl]
+        self.raw_curve.setData(t, raw, connect="finite")
+        self.smooth_curve.setData(t, sm, connect="finite")
+        if t.size:
+            hi = t[-1]
+            self.vb.setXRange(max(0.0, hi - self.window_s), max(self.window_s, hi), padding=0.01)
+        else:
+            self.vb.setXRange(0, self.window_s, padding=0.01)
+        lo, hi = self._y_range(raw, sm)
+        self.vb.setYRange(lo, hi, padding=0)
+        self._draw_bands(t, list(self.verdicts)[sl], lo, hi)
+
+    def _y_range(self, raw: np.ndarray, sm: np.ndarray) -> tuple[float, float]:
+        """The visible scores and the threshold, with a margin."""
+        vals = np.concatenate([raw[np.isfinite(raw)], sm[np.isfinite(sm)], [float(self.threshold_line.value())]])
+        lo, hi = float(vals.min()), float(vals.max())
+        span = max(hi - lo, 0.1)
+        return lo - 0.12 * span, hi + 0.12 * span
+
+    def _draw_bands(self, t: np.ndarray, verdicts: list[str], lo: float, hi: float) -> None:
+        if t.size == 0:
+            self.bands.setOpts(x0=[], x1=[], y0=[], y1=[], brushes=None)
+            return
+        x0s, x1s, brushes = [], [], []
+        start = 0
+        for i in range(1, len(verdicts) + 1):
+            if i == len(verdicts) or verdicts[i] != verdicts[start]:
+                end_t = t[i] if i < len(verdicts) else t[-1] + (t[-1] - t[-2] if len(t) > 1 else 0.033)
+                x0s.append(t[start])
+                x1s.append(end_t)
+                brushes.append(self._brushes.get(verdicts[start], self._brushes["PENDING"]))
+                start = i
+        n = len(x0s)
+        self.bands.setOpts(x0=x0s, x1=x1s, y0=[lo] * n, y1=[hi] * n, brushes=brushes)

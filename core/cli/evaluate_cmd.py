@@ -1,0 +1,72 @@
+"""evaluate a model on a class-folder data set: the seven-scorer AUROC table"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.cli import folder_args
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, help="model file (default: the bundled default model)")
+    folder_args.add_data_arguments(parser)
+    parser.add_argument("--known", nargs="*", default=[], metavar="CLASS",
+                        help="classes the model was trained on as known anomalies (marked in the table)")
+    parser.add_argument("--split", choices=["test", "all"], default="test",
+                        help="test: only the subjects the model held out (recorded in the model file; "
+                             "all subjects when it records none); all: every file")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the VAE samples")
+    parser.add_argument("--out", type=Path, default=Path("runs/evaluate"), help="folder for table.csv and result.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from core.assets import default_model_path
+    from core.checkpoint import load_model
+    from core.data.folders import load_preprocessed
+    from core.device import pick_device
+    from core.errors import DataError
+    from core.experiments.folders import evaluate_model
+    from core.experiments.report import format_table, write_table_csv
+    from core.preprocess import PreprocessConfig
+
+    model = load_model(args.model or default_model_path(), device=pick_device("auto"))
+    ds, _ = folder_args.open_data(args)
+    pre = PreprocessConfig.from_dict(model.meta["preprocess"]) if "preprocess" in model.meta \
+        else PreprocessConfig(size=model.input_size, hand_search=not args.no_hand_search)
+    if args.no_hand_search:
+        pre = PreprocessConfig.from_dict({**pre.to_dict(), "hand_search": False})
+    items = ds.items
+    held_out = model.meta.get("split", {}).get("test_subjects")
+    if args.split == "test" and held_out:
+        items = [it for it in items if it.subject in set(held_out)]
+        if not items:
+            raise DataError("none of the model's held-out test subjects are in this data set: use --split all")
+    if args.normal not in {it.cls for it in items}:
+        raise DataError(f"no '{args.normal}' files to evaluate")
+    folder_args.say(f"preprocessing {len(items)} files")
+    x, pres = load_preprocessed(ds, items, pre, workers=args.workers)
+    keep = np.array([p.has_hand for p in pres], bool)
+    labels = np.array([it.cls for it in items])[keep]
+    ev = evaluate_model(model, torch.from_numpy(np.ascontiguousarray(x[keep])), labels, args.normal, seed=args.seed)
+    cols = ["all"] + ev["classes"]
+    shown = [c + (" (known)" if c in args.known else "") for c in cols]
+    rows = {s: [r[c] for c in cols] for s, r in ev["auroc"].items()}
+    print(format_table(f"AUROC, normal '{args.normal}' vs each anomaly class ({len(labels)} frames, "
+                       f"{int((~keep).sum())} without a hand left out)", "class", shown, rows))
+    if "at_threshold" in ev:
+        t = ev["at_threshold"]
+        print(f"at the model's threshold {t['threshold']:.4f}: normal kept {t['normal_kept']:.3f}, "
+              f"anomaly caught {t['anomaly_caught']:.3f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_table_csv(args.out / "table.csv", cols, rows)
+    (args.out / "result.json").write_text(json.dumps(
+        {"command": folder_args.command_line(args), "model": str(args.model or "default"), "split": args.split,
+         "no_hand": int((~keep).sum()), **ev}, indent=2) + "\n")
+    print(f"wrote {args.out}/table.csv and result.json")
+    return 0

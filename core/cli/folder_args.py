@@ -1,0 +1,104 @@
+"""Arguments and runners shared by `spader train`, `spader evaluate` and `spader experiment folders`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from core.scoring import SCORER_KEYS
+
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, type=Path, metavar="DIR",
+                   help="class-folder data set: DIR/<class>/*.png 16-bit depth (see docs/dataset-format.md)")
+    p.add_argument("--normal", required=True, metavar="CLASS", help="the normal class (e.g. pigeon)")
+    p.add_argument("--unit-mm", type=float, metavar="MM", help="depth unit when DIR/dataset.json does not give it (default 1.0)")
+    p.add_argument("--subject-pattern", metavar="REGEX",
+                   help="regular expression with a group 'subject' matched on file names (default from dataset.json)")
+    p.add_argument("--no-hand-search", action="store_true",
+                   help="the images are already hand crops: use the whole image (e.g. the ASL data)")
+    p.add_argument("--size", type=int, default=128, help="model input side (default 128)")
+    p.add_argument("--workers", type=int, default=2, help="processes for loading and preprocessing")
+    p.add_argument("--max-per-class", type=int, metavar="N", help="use at most N files per class and split")
+
+
+def add_training_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and sampling")
+    p.add_argument("--vae-epochs", type=int, default=30)
+    p.add_argument("--reg-epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--val-fraction", type=float, default=0.15, help="share of subjects for validation")
+    p.add_argument("--test-fraction", type=float, default=0.25, help="share of subjects held out for testing")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+
+
+def open_data(args: argparse.Namespace):
+    from core.data.folders import open_dataset
+    from core.preprocess import PreprocessConfig
+
+    ds = open_dataset(args.data, unit_mm=args.unit_mm, subject_pattern=args.subject_pattern)
+    pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search)
+    return ds, pre
+
+
+def train_config(args: argparse.Namespace, known: list[str]):
+    from core.experiments.folders import FolderTrainConfig
+
+    return FolderTrainConfig(
+        normal=args.normal, known=tuple(known), seed=args.seed, val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction, vae_epochs=args.vae_epochs, reg_epochs=args.reg_epochs,
+        batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
+        max_per_class=args.max_per_class,
+    )
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def command_line(args: argparse.Namespace | None = None) -> str:
+    """The command as the user typed it (the argv given to ``main``, else sys.argv)."""
+    argv = getattr(args, "_argv", None)
+    if argv is None:
+        argv = sys.argv[1:]
+    return "spader " + " ".join(shlex.quote(a) for a in argv)
+
+
+def run_folder_sweep(args: argparse.Namespace) -> int:
+    from core.experiments.folders import prepare_splits, run_known_sweep
+    from core.experiments.report import format_table, write_table_csv
+
+    ds, pre = open_data(args)
+    cfg = train_config(args, args.known_each)
+    prepared = prepare_splits(ds, cfg, pre, progress=say)
+    table, outcome = run_known_sweep(prepared, cfg, progress=say)
+    cols = list(table.known_choices)
+    rows = {s: [table.all_anomalies[s][k] for k in cols] + [table.average(s)] for s in SCORER_KEYS}
+    print(format_table(f"AUROC on the test split (unseen subjects): normal '{cfg.normal}' vs all anomaly classes",
+                       "known anomaly", cols + ["average"], rows))
+    unknown = {s: table.unknown_class_mean(s) for s in SCORER_KEYS}
+    ucols = sorted(unknown["spader"])
+    urows = {s: [unknown[s][c] for c in ucols] + [min(unknown[s].values())] for s in SCORER_KEYS}
+    print()
+    print(format_table("AUROC per anomaly class while it was unknown (mean over the known choices)",
+                       "anomaly class", ucols + ["min"], urows))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_table_csv(args.out / "table.csv", cols + ["average"], rows)
+    write_table_csv(args.out / "unknown_classes.csv", ucols + ["min"], urows)
+    result = {
+        "experiment": "folders",
+        "command": command_line(args),
+        "data": str(args.data),
+        "config": cfg.to_dict(),
+        "preprocess": pre.to_dict(),
+        "splits": prepared.summary(),
+        "timings_s": outcome.timings,
+        **table.to_dict(),
+    }
+    (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}/table.csv, unknown_classes.csv, result.json")
+    return 0

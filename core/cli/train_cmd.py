@@ -1,0 +1,50 @@
+"""train a model (VAE + regressor) on a class-folder depth data set"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from core.cli import folder_args
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    folder_args.add_data_arguments(parser)
+    parser.add_argument("--known", required=True, nargs="+", metavar="CLASS",
+                        help="known-anomaly classes the regressor learns (target 0); other classes stay unknown")
+    folder_args.add_training_arguments(parser)
+    parser.add_argument("--out", required=True, type=Path, metavar="MODEL",
+                        help="model file to write (.safetensors); MODEL-eval.json is written beside it")
+    parser.add_argument("--name", help="model name shown in the app (default: the file name)")
+    parser.epilog = ("Splits keep subjects apart (train / validation / test). The threshold is chosen on the "
+                     "validation split; the test split (unseen subjects) is evaluated at the end.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.checkpoint import save_model
+    from core.experiments.folders import evaluate_model, prepare_splits, train_model
+    from core.experiments.report import format_table
+
+    ds, pre = folder_args.open_data(args)
+    cfg = folder_args.train_config(args, args.known)
+    prepared = prepare_splits(ds, cfg, pre, progress=folder_args.say)
+    model, _ = train_model(prepared, cfg, pre, progress=folder_args.say)
+    model.meta.update(
+        name=args.name or args.out.stem,
+        classes=ds.classes,
+        data={"path": str(args.data), "unit_mm": ds.unit_mm, "synthetic": bool(ds.meta.get("synthetic", False)),
+              "splits": prepared.summary()},
+        seed=args.seed,
+        command=folder_args.command_line(args),
+    )
+    path = save_model(model, args.out)
+    folder_args.say("evaluating on the test split (unseen subjects)")
+    ev = evaluate_model(model, prepared.x["test"], prepared.labels["test"], cfg.normal, seed=cfg.seed)
+    cols = ["all"] + ev["classes"]
+    print(format_table(f"AUROC on the test split, normal '{cfg.normal}' vs each anomaly class",
+                       "class", cols, {s: [r[c] for c in cols] for s, r in ev["auroc"].items()}))
+    eval_path = path.with_name(path.stem + "-eval.json")
+    eval_path.write_text(json.dumps({"model": path.name, "command": model.meta["command"], **ev}, indent=2) + "\n")
+    print(f"wrote {path} (threshold {model.threshold:.4f}) and {eval_path}")
+    return 0
