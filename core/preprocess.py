@@ -111,25 +111,49 @@ def _robust_nearest(values: np.ndarray, rank: float) -> float:
     return float(np.partition(values, k)[k])
 
 
-def _hand_region(valid: np.ndarray, mm: np.ndarray, ref: float, cfg: PreprocessConfig, n_px: int):
-    """Bounding box (x0, y0, x1, y1) of the hand components near ``ref``, or a reason string."""
-    mask = (valid & (mm < ref + cfg.seed_band_mm)).astype(np.uint8)
-    n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
-        return "nothing near the nearest surface"
-    areas = stats[1:, cv2.CC_STAT_AREA]
+def _search_image(mm: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
+    """The image the hand search runs on: at most ~320 px wide (speed) and median-filtered,
+    so isolated flying pixels and speckle do not count as the nearest object."""
+    step = max(1, int(mm.shape[1] // 320))
+    small = np.where(valid, mm, 0.0).astype(np.float32)[::step, ::step]
+    return cv2.medianBlur(np.ascontiguousarray(small), 5), step
+
+
+def _hand_region(mm: np.ndarray, valid: np.ndarray, cfg: PreprocessConfig):
+    """(box (x0, y0, x1, y1) in frame pixels of the hand components, reference depth), or
+    (reason, reference depth) when nothing hand-sized is in range."""
+    small, step = _search_image(mm, valid)
+    ok = small > 0
+    n_px = small.size
+    min_px = max(6, int(cfg.min_hand_fraction * n_px))
+    ref = 0.0
+    for _ in range(4):  # step past small near blobs (a sleeve's edge, a stray object)
+        values = small[ok]
+        if values.size < min_px:
+            return "nothing hand-sized in the working range", (ref or None)
+        ref = _robust_nearest(values, cfg.nearest_rank)
+        mask = (ok & (small < ref + cfg.seed_band_mm)).astype(np.uint8)
+        n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        if n > 1 and int(areas.max()) >= min_px:
+            break
+        ok &= small >= ref + cfg.seed_band_mm
+    else:
+        return "nothing hand-sized in range", ref
     biggest = int(areas.max())
-    min_px = max(12, int(cfg.min_hand_fraction * n_px))
-    if biggest < min_px:
-        return f"nothing hand-sized in range (largest near object {biggest} px, need {min_px})"
     keep = np.nonzero(areas >= max(min_px // 2, 0.2 * biggest))[0] + 1
     if areas[keep - 1].sum() > cfg.max_hand_fraction * n_px:
-        return "the nearest object fills the view (a wall or a body, not hands)"
+        return "the nearest object fills the view (a wall or a body, not hands)", ref
     x0 = int(stats[keep, cv2.CC_STAT_LEFT].min())
     y0 = int(stats[keep, cv2.CC_STAT_TOP].min())
     x1 = int((stats[keep, cv2.CC_STAT_LEFT] + stats[keep, cv2.CC_STAT_WIDTH]).max())
     y1 = int((stats[keep, cv2.CC_STAT_TOP] + stats[keep, cv2.CC_STAT_HEIGHT]).max())
-    return x0, y0, x1, y1
+    # the reference at full resolution: the robust nearest depth inside the hand region
+    fx0, fy0, fx1, fy1 = x0 * step, y0 * step, min(x1 * step, mm.shape[1]), min(y1 * step, mm.shape[0])
+    sub, sub_ok = mm[fy0:fy1, fx0:fx1], valid[fy0:fy1, fx0:fx1] & (mm[fy0:fy1, fx0:fx1] >= ref - 30.0)
+    if sub_ok.sum() >= 8:
+        ref = _robust_nearest(sub[sub_ok], 0.01)
+    return (fx0, fy0, fx1, fy1), ref
 
 
 def _square_box(region: tuple[int, int, int, int], side: float, h: int, w: int) -> tuple[int, int, int, int]:
@@ -154,8 +178,7 @@ def preprocess_depth(mm: np.ndarray, cfg: PreprocessConfig, fx: float | None = N
         return _no_hand(cfg, f"nothing in the working range {cfg.near_mm:.0f}-{cfg.far_mm:.0f} mm")
 
     if cfg.hand_search:
-        ref = _robust_nearest(values, cfg.nearest_rank)
-        region = _hand_region(valid, mm, ref, cfg, h * w)
+        region, ref = _hand_region(mm, valid, cfg)
         if isinstance(region, str):
             return _no_hand(cfg, region, ref)
         rw, rh = region[2] - region[0], region[3] - region[1]
