@@ -123,6 +123,12 @@ def main(args) -> int:
             print(to_json(report))
             if getattr(args, "benchmark_json", None):
                 Path(args.benchmark_json).write_text(to_json(report) + "\n")
+            if getattr(args, "screenshot", None):
+                app.processEvents()
+                if not window.grab().save(str(args.screenshot)):
+                    print(f"could not write the screenshot {args.screenshot}", file=sys.stderr)
+                    return 1
+                print(f"wrote {args.screenshot}")
             return 0
         return int(app.exec())
     finally:

@@ -208,6 +208,7 @@ def preprocess_depth(mm: np.ndarray, cfg: PreprocessConfig, fx: float | None = N
     if rel.shape != (cfg.size, cfg.size):
         interp = cv2.INTER_AREA if rel.shape[0] >= cfg.size else cv2.INTER_LINEAR
         rel = cv2.resize(rel, (cfg.size, cfg.size), interpolation=interp)
+        np.clip(rel, 0.0, 1.0, out=rel)  # interpolation may overshoot by a rounding error
     return Preprocessed(np.ascontiguousarray(rel, np.float32), True, box, "", ref)
 
 

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "print display/capture/scoring fps, dropped frames and latency as text and JSON, then exit",
     )
     parser.add_argument("--benchmark-json", metavar="PATH", help="also write the benchmark's JSON here")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="with --benchmark: save a picture of the window at the end (for docs and checks)")
     parser.add_argument("--overlay", choices=("none", "cam", "loss", "weighted_loss"),
                         help="overlay during --benchmark (default cam)")
 

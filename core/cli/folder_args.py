@@ -27,8 +27,8 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and sampling")
-    p.add_argument("--vae-epochs", type=int, default=30)
-    p.add_argument("--reg-epochs", type=int, default=15)
+    p.add_argument("--vae-epochs", type=int, default=40)
+    p.add_argument("--reg-epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--val-fraction", type=float, default=0.15, help="share of subjects for validation")
