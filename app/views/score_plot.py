@@ -34,6 +34,8 @@ class ScorePlot(pg.PlotWidget):
         pi.showGrid(x=False, y=True, alpha=0.15)
         pi.setLabel("left", "normalness")
         pi.setLabel("bottom", "time", units="s")
+        for side in ("left", "bottom"):  # scores are small numbers: never show them as "x0.001"
+            pi.getAxis(side).enableAutoSIPrefix(False)
         self.vb = pi.getViewBox()
         self.vb.setMouseEnabled(x=False, y=False)
         self.vb.disableAutoRange()
