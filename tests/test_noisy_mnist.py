@@ -82,7 +82,13 @@ def test_quick_experiment_learns(tmp_path: Path, capsys) -> None:
         assert label in out
     result = json.loads((tmp_path / "result.json").read_text())
     assert set(result["summary"]) == set(SCORER_KEYS)
-    spader = result["summary"]["spader"]["average"]["mean"]
-    assert spader > 0.75, f"SPADER AUROC {spader:.3f} is not clearly above chance"
+    summary = {s: result["summary"][s]["average"]["mean"] for s in SCORER_KEYS}
+    spader = summary["spader"]
+    # quick mode gives about 0.91 (SPADE 0.80, CNN-Reg 0.79); untrained models give about 0.5
+    assert spader > 0.8, f"SPADER AUROC {spader:.3f} is not clearly above chance"
+    # both networks learned: the regressor separates normals from (unknown) anomalies, the
+    # VAE's cam-weighted loss does too, and their sum beats each of its parts
+    assert summary["cnn_reg"] > 0.65 and summary["spade"] > 0.65, summary
+    assert spader > max(summary["cnn_reg"], summary["spade"], summary["vae"]), summary
     header = (tmp_path / "table.csv").read_text().splitlines()[0]
     assert header.startswith("scorer,label,1_mean,1_std,average_mean")

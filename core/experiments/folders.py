@@ -106,12 +106,23 @@ def prepare_splits(
     return out
 
 
+def fit_widths(widths: tuple[int, ...], size: int, halvings_per_layer: int, extra: int = 0) -> tuple[int, ...]:
+    """Drop the last layers that would shrink a ``size`` input below 4 px (small quick-run inputs)."""
+    w = tuple(widths)
+    while len(w) > 2 and size // 2 ** (halvings_per_layer * len(w) - extra) < 4:
+        w = w[:-1]
+    return w
+
+
 def _settings(cfg: FolderTrainConfig, size: int, show_bars: bool | None) -> SweepSettings:
     tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, device=cfg.device,
                      progress=show_bars, desc="VAE")
     return SweepSettings(
-        vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=cfg.vae_widths),
-        regressor=RegressorConfig(input_size=size, widths=cfg.reg_widths, kind=cfg.reg_kind),
+        vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=fit_widths(cfg.vae_widths, size, 1)),
+        # plain: pooling between blocks (len - 1 halvings); resnet: every block strides
+        regressor=RegressorConfig(input_size=size,
+                                  widths=fit_widths(cfg.reg_widths, size, 1, extra=int(cfg.reg_kind == "plain")),
+                                  kind=cfg.reg_kind),
         vae_train=tc,
         reg_train=replace(tc, epochs=cfg.reg_epochs, desc="regressor"),
         m=cfg.m,
