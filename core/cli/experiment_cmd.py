@@ -30,6 +30,8 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--known", type=int, nargs="+", metavar="DIGIT",
                         help="known anomaly digits (default 1 3 5 7 9; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    parser.add_argument("--vae-epochs", type=int, help="VAE training epochs (default 40; 30 with --quick)")
+    parser.add_argument("--reg-epochs", type=int, help="regressor training epochs (default 15; 20 with --quick)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--out", type=Path, default=Path("runs/noisy-mnist"),
                         help="folder for table.csv and result.json (default runs/noisy-mnist)")
@@ -58,6 +60,12 @@ def _run_noisy_mnist(args: argparse.Namespace) -> int:
         if args.trials < 1:
             raise SpaderError("--trials must be at least 1")
         overrides["trials"] = args.trials
+    for name in ("vae_epochs", "reg_epochs"):
+        value = getattr(args, name, None)
+        if value is not None:
+            if value < 1:
+                raise SpaderError(f"--{name.replace('_', '-')} must be at least 1")
+            overrides[name] = value
     if args.known is not None:
         bad = [d for d in args.known if not 1 <= d <= 9]
         if bad:
