@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.display_latencies_ms: deque[float] = deque(maxlen=5000)
         self._last_result_wall = 0.0
         self._capture_error_at = 0.0
+        self._camera_lost = False  # while True the verdict panel says NO SIGNAL, never a stale verdict
         self._scoring_error_at = 0.0
         self._last_verdict_key: tuple | None = None
         rate = display_rate_hz or float(settings.get("display/rate_hz"))
@@ -428,6 +429,7 @@ class MainWindow(QMainWindow):
         self.depth_view.clear()
         self.depth_view.set_placeholder("Opening the source…")
         self.crop_view.set_result(None)
+        self._camera_lost = False
         self.verdict_panel.set_state("PENDING" if c.scorer is not None else "NO MODEL", None, None, c.threshold)
         for key in ("source", "capture", "camera", "end"):
             self.banner.clear_message(key)
@@ -686,7 +688,11 @@ class MainWindow(QMainWindow):
             if kind == "device_lost":
                 b.show_message("camera", f"Camera disconnected — {message or 'waiting for it to come back'}. "
                                "Check the USB and power cables; the app reconnects by itself.", "error")
+                self._camera_lost = True
+                self.verdict_panel.set_state("NO SIGNAL", None, None, self.controller.threshold,
+                                             "camera disconnected: no verdict until it is back")
             elif kind == "reconnected":
+                self._camera_lost = False
                 b.clear_message("camera")
                 self.statusBar().showMessage(message or "The camera is back.", 8000)
             elif kind == "no_frames":
@@ -746,6 +752,8 @@ class MainWindow(QMainWindow):
         st = r.verdict
         verdict = str(st.verdict.value) if st is not None else ("PENDING" if r.has_hand else "NO HAND")
         note = "" if r.has_hand else f"no hand: {r.reason}" if r.reason else "no hand in view"
+        if self._camera_lost:  # a result of a frame from before the cable was pulled: no verdict now
+            return
         self.verdict_panel.set_state(verdict, r.score, None if st is None else st.smoothed, self.controller.threshold, note)
         self.depth_view.set_result(r, self._box_color())
         self.crop_view.set_result(r if r.has_hand else None)

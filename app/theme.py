@@ -27,6 +27,7 @@ VERDICT_COLORS: dict[str, str] = {
     "NO HAND": "#c9a227",
     "PENDING": "#5d6672",
     "NO MODEL": "#5d6672",
+    "NO SIGNAL": "#5d6672",
 }
 VERDICT_TEXT_COLORS: dict[str, str] = {
     "NORMAL": "#f3fbf8",
@@ -34,6 +35,7 @@ VERDICT_TEXT_COLORS: dict[str, str] = {
     "NO HAND": "#1b1f24",
     "PENDING": "#e8ecf0",
     "NO MODEL": "#e8ecf0",
+    "NO SIGNAL": "#e8ecf0",
 }
 BANNER_COLORS: dict[str, tuple[str, str]] = {  # level -> (background, text)
     "error": ("#8e2f24", "#fff3f0"),

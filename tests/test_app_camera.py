@@ -21,6 +21,7 @@ def test_camera_lost_shows_a_banner_and_recovers(make_window, qtbot, dialogs_see
     cam.lose.set()
     qtbot.waitUntil(lambda: win.banner.has("camera"), timeout=10000)
     assert win.banner.isVisible() and "Camera disconnected" in win.banner.text
+    assert win.verdict_panel.verdict == "NO SIGNAL"  # never the last verdict while the camera is gone
     drawn = win.depth_view.frames_drawn
     qtbot.wait(300)
     assert win.depth_view.frames_drawn <= drawn + 1  # nothing new while it is gone
@@ -31,4 +32,5 @@ def test_camera_lost_shows_a_banner_and_recovers(make_window, qtbot, dialogs_see
     assert not win.banner.isVisible()
     scored = len(ctrl.delivered)
     qtbot.waitUntil(lambda: win.depth_view.frames_drawn > drawn + 5 and len(ctrl.delivered) > scored + 3, timeout=10000)
+    qtbot.waitUntil(lambda: win.verdict_panel.verdict != "NO SIGNAL", timeout=5000)
     assert not dialogs_seen
