@@ -117,15 +117,20 @@ def score_reconstructions(
     loss: torch.Tensor,
     *,
     gradcam_method: str = "auto",
+    clamp_f: bool = False,
 ) -> ScoreBatch:
-    """The scoring step after the VAE: lets several regressors share one set of reconstructions."""
+    """The scoring step after the VAE: lets several regressors share one set of reconstructions.
+
+    ``clamp_f`` (experiments only, off everywhere else): clip f(x) to [0, 1], the range of
+    its training targets, before it enters CNN-Reg, VAE+CNN-Reg and SPADER. The paper's
+    formula uses the raw output; this is a measured alternative, not the method."""
     n, c, h, w = x.shape
     m = recons.shape[1]
     with torch.no_grad():
         batch = torch.cat([x, recons.reshape(n * m, c, h, w)], dim=0)
     y, cams = gradcam(regressor, batch, method=gradcam_method)
     with torch.no_grad():
-        f = y[:n]
+        f = y[:n].clamp(0.0, 1.0) if clamp_f else y[:n]
         g_x = cams[:n]
         g_r = cams[n:].view(n, m, h, w).clamp_min(0).mean(dim=1)
         cam = g_x.abs() + g_r

@@ -78,3 +78,17 @@ def test_batched_equals_one_by_one() -> None:
         one = score_reconstructions(reg, x[i : i + 1], recons[i : i + 1], loss[i : i + 1])
         for k in SCORER_KEYS:
             torch.testing.assert_close(one.scores[k], whole.scores[k][i : i + 1], atol=1e-5, rtol=1e-5)
+
+
+def test_clamped_regressor_option_only_bounds_f() -> None:
+    """Experiments may clip f(x) to its target range [0, 1]; the default keeps the raw output."""
+    vae, reg = _models()
+    with torch.no_grad():
+        reg.head.fc.bias.fill_(3.0)  # f(x) well above 1
+    x = torch.rand(3, 1, 32, 32)
+    recons, loss = reconstruct_with_loss(vae, x, m=5, generator=torch.Generator().manual_seed(2))
+    raw = score_reconstructions(reg, x, recons, loss).scores
+    clamped = score_reconstructions(reg, x, recons, loss, clamp_f=True).scores
+    assert (raw["cnn_reg"] > 1).all() and torch.equal(clamped["cnn_reg"], torch.ones(3))
+    torch.testing.assert_close(clamped["spader"], clamped["spade"] + 1.0)
+    torch.testing.assert_close(clamped["spade"], raw["spade"])  # the VAE terms do not change

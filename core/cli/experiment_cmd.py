@@ -32,6 +32,9 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     parser.add_argument("--vae-epochs", type=int, help="VAE training epochs (default 40; 30 with --quick)")
     parser.add_argument("--reg-epochs", type=int, help="regressor training epochs (default 15; 20 with --quick)")
+    parser.add_argument("--clamp-regressor", action="store_true",
+                        help="experiment: clip f(x) to [0, 1] before it enters CNN-Reg, VAE+CNN-Reg and SPADER "
+                             "(the paper uses the raw output)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--out", type=Path, default=Path("runs/noisy-mnist"),
                         help="folder for table.csv and result.json (default runs/noisy-mnist)")
@@ -55,7 +58,7 @@ def _run_noisy_mnist(args: argparse.Namespace) -> int:
     from core.experiments.noisy_mnist import NoisyMnistConfig, run_noisy_mnist
     from core.experiments.report import format_table, write_table_csv
 
-    overrides = {"seed": args.seed, "device": args.device}
+    overrides = {"seed": args.seed, "device": args.device, "clamp_f": bool(args.clamp_regressor)}
     if args.trials is not None:
         if args.trials < 1:
             raise SpaderError("--trials must be at least 1")

@@ -49,6 +49,7 @@ class NoisyMnistConfig:
     reg_widths: tuple[int, ...] = (16, 32, 64, 64)
     reg_kind: str = "plain"
     patience: int = 8
+    clamp_f: bool = False  # f(x) clipped to [0, 1] before it enters the scores (not the paper's formula)
     device: str = "auto"
 
     @classmethod
@@ -156,6 +157,7 @@ def run_noisy_mnist(
             reg_train=replace(tc, epochs=cfg.reg_epochs, desc=f"trial {trial + 1} regressor"),
             m=cfg.m,
             seed=seed,
+            clamp_f=cfg.clamp_f,
         )
         say(f"trial {trial + 1}/{cfg.trials}")
         out = run_sweep(x_normal, known, x_test, settings, progress=lambda m: say("  " + m))

@@ -32,6 +32,7 @@ class SweepSettings:
     m: int = 5
     seed: int = 0
     batch: int = 32  # scoring batch: small batches are faster per image on CPU
+    clamp_f: bool = False  # experiments only: f(x) clipped to [0, 1] (see score_reconstructions)
 
 
 @dataclass
@@ -82,7 +83,8 @@ def run_sweep(
         train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i))
         timings["reg_train"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device)
+        out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device,
+                                          clamp_f=s.clamp_f)
         timings["scoring"] += time.perf_counter() - t0
         out.regressors[known] = reg
     return out
@@ -104,13 +106,15 @@ def reconstruct_dataset(
 
 
 def score_dataset(
-    reg: Regressor, x: torch.Tensor, recons: torch.Tensor, losses: torch.Tensor, *, batch: int, device
+    reg: Regressor, x: torch.Tensor, recons: torch.Tensor, losses: torch.Tensor, *, batch: int, device,
+    clamp_f: bool = False,
 ) -> dict[str, np.ndarray]:
     out: dict[str, list[np.ndarray]] = {k: [] for k in SCORER_KEYS}
     place_model(reg, device).eval()
     with torch.inference_mode():
         for i in range(0, len(x), batch):
-            sb = score_reconstructions(reg, x[i : i + batch].to(device), recons[i : i + batch], losses[i : i + batch])
+            sb = score_reconstructions(reg, x[i : i + batch].to(device), recons[i : i + batch],
+                                       losses[i : i + batch], clamp_f=clamp_f)
             for k in SCORER_KEYS:
                 out[k].append(sb.scores[k].float().cpu().numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
