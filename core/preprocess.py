@@ -115,8 +115,8 @@ def _search_image(mm: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
     """The image the hand search runs on: at most ~320 px wide (speed) and median-filtered,
     so isolated flying pixels and speckle do not count as the nearest object."""
     step = max(1, int(mm.shape[1] // 320))
-    small = np.where(valid, mm, 0.0).astype(np.float32)[::step, ::step]
-    return cv2.medianBlur(np.ascontiguousarray(small), 5), step
+    small = np.where(valid[::step, ::step], mm[::step, ::step], np.float32(0.0))  # subsample first
+    return cv2.medianBlur(np.ascontiguousarray(small, np.float32), 5), step
 
 
 def _hand_region(mm: np.ndarray, valid: np.ndarray, cfg: PreprocessConfig):
@@ -173,8 +173,7 @@ def preprocess_depth(mm: np.ndarray, cfg: PreprocessConfig, fx: float | None = N
         raise ValueError(f"expected a 2-D depth image, got shape {mm.shape}")
     h, w = mm.shape
     valid = (mm >= max(cfg.near_mm, 1e-3)) & (mm <= cfg.far_mm)
-    values = mm[valid]
-    if values.size < 8:
+    if np.count_nonzero(valid) < 8:
         return _no_hand(cfg, f"nothing in the working range {cfg.near_mm:.0f}-{cfg.far_mm:.0f} mm")
 
     if cfg.hand_search:
