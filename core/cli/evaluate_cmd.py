@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,14 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from core.errors import DataError
     from core.experiments.folders import evaluate_model
     from core.experiments.report import format_table, write_table_csv
-    from core.preprocess import PreprocessConfig
+    from core.pipeline import model_preprocess_config
 
     model = load_model(args.model or default_model_path(), device=pick_device("auto"))
     ds, _ = folder_args.open_data(args)
-    pre = PreprocessConfig.from_dict(model.meta["preprocess"]) if "preprocess" in model.meta \
-        else PreprocessConfig(size=model.input_size, hand_search=not args.no_hand_search)
+    pre = model_preprocess_config(model)  # the preprocessing the model was trained with
     if args.no_hand_search:
-        pre = PreprocessConfig.from_dict({**pre.to_dict(), "hand_search": False})
+        pre = dataclasses.replace(pre, hand_search=False)
     items = ds.items
     held_out = model.meta.get("split", {}).get("test_subjects")
     if args.split == "test" and held_out:

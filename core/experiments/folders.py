@@ -18,7 +18,7 @@ import torch
 from core.checkpoint import SpaderModel
 from core.data.folders import FolderDataset, load_preprocessed, split_by_subject
 from core.errors import DataError
-from core.experiments.sweep import Progress, SweepSettings, reconstruct_dataset, run_sweep, score_dataset
+from core.experiments.sweep import Progress, SweepSettings, run_sweep
 from core.metrics import auroc
 from core.models import RegressorConfig, VAEConfig
 from core.preprocess import PreprocessConfig
@@ -227,9 +227,16 @@ def train_model(
 def evaluate_model(
     model: SpaderModel, x: torch.Tensor, labels: np.ndarray, normal: str, *, seed: int = 0, batch: int = 32
 ) -> dict[str, Any]:
-    """AUROC of every scorer: normal vs all anomalies, and normal vs each anomaly class."""
-    recons, losses = reconstruct_dataset(model.vae, x, m=int(model.meta.get("m", 5)), seed=seed, batch=batch)
-    scores = score_dataset(model.regressor, x, recons, losses, batch=batch, device=model.device)
+    """AUROC of every scorer: normal vs all anomalies, and normal vs each anomaly class.
+
+    Scores come from core.pipeline.FrameScorer, the path the app and ``spader score`` use
+    (per-frame seeded VAE samples), so the table describes the scores a user sees."""
+    from core.pipeline import FrameScorer
+
+    scorer = FrameScorer(model, device=model.device, m=int(model.meta.get("m", 5)), seed=seed)
+    parts = [scorer.score_arrays(x[i : i + batch], range(i, min(i + batch, len(x)))).scores
+             for i in range(0, len(x), batch)]
+    scores = {k: np.concatenate([p[k] for p in parts]) for k in SCORER_KEYS}
     classes = sorted(set(labels) - {normal})
     table: dict[str, dict[str, float]] = {}
     for s in SCORER_KEYS:
