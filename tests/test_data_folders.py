@@ -60,7 +60,7 @@ def test_without_subjects_every_file_is_one_and_the_split_warns(tmp_path: Path) 
     (root / "dataset.json").unlink()
     ds = open_dataset(root)
     assert ds.subject_source == "file"
-    assert "subject" in split_by_subject(ds.items).warning
+    assert "subject" in split_by_subject(ds.items, files_are_subjects=ds.subject_source == "file").warning
 
 
 @pytest.mark.parametrize(

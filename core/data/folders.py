@@ -129,16 +129,18 @@ def open_dataset(root: Path | str, unit_mm: float | None = None, subject_pattern
 
 
 def split_by_subject(
-    items: Sequence[DatasetItem], val_fraction: float = 0.15, test_fraction: float = 0.25, seed: int = 0
+    items: Sequence[DatasetItem], val_fraction: float = 0.15, test_fraction: float = 0.25, seed: int = 0,
+    *, files_are_subjects: bool = False,
 ) -> SubjectSplit:
-    """Subjects (not files) are shuffled with ``seed`` and dealt to test, validation, train."""
+    """Subjects (not files) are shuffled with ``seed`` and dealt to test, validation, train.
+    ``files_are_subjects`` (a data set with no pattern or manifest) adds a warning."""
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise DataError("val and test fractions must be in [0, 1) and sum to less than 1")
     subjects = sorted({it.subject for it in items})
     warning = ""
     if len(subjects) < 3:
         raise DataError(f"need at least 3 subjects to keep train, validation and test apart, found {len(subjects)}")
-    if all("/" in s for s in subjects):
+    if files_are_subjects:
         warning = ("no subject pattern or manifest: every file is its own subject, so frames of one person "
                    "may be in train and test (give --subject-pattern for an honest split)")
     order = np.random.default_rng(seed).permutation(len(subjects))

@@ -79,7 +79,8 @@ def prepare_splits(
     missing = [c for c in (cfg.normal, *cfg.known) if c not in ds.classes]
     if missing:
         raise DataError(f"{ds.root}: no class folder named {missing} (classes: {', '.join(ds.classes)})")
-    split = split_by_subject(ds.items, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    split = split_by_subject(ds.items, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed,
+                             files_are_subjects=ds.subject_source == "file")
     out = PreparedSplits(warning=getattr(split, "warning", "") or "")
     if out.warning:
         say(f"warning: {out.warning}")
