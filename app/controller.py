@@ -540,12 +540,8 @@ class Controller(QObject):
         settings: dict[str, Any] = dict(verdict_settings_to_session(self.tracker.settings))
         settings["model"] = {"name": self.model_name, "threshold": self.threshold}
         settings["source"] = {"label": self.desc.label if self.desc else "", "kind": self.desc.kind if self.desc else ""}
-        meta = SessionMeta(
-            sensor=info.sensor,
-            depth_mode=info.depth_mode,
-            unit_mm=info.unit_mm,
-            fps=info.fps,
-            intrinsics=info.intrinsics,
+        meta = SessionMeta.from_stream(
+            info,
             subject_id=subject_id,
             operator=(operator or "").strip() or None,
             settings=settings,

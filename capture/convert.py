@@ -31,14 +31,8 @@ def convert_mkv(
     problems: list[str] = []
     with MkvSource(mkv) as src:
         info = src.info
-        meta = SessionMeta(
-            sensor=info.sensor,
-            depth_mode=info.depth_mode,
-            unit_mm=info.unit_mm,
-            width=info.width,
-            height=info.height,
-            fps=info.fps,
-            intrinsics=info.intrinsics,
+        meta = SessionMeta.from_stream(
+            info,
             subject_id=subject_id,
             operator=operator,
             # The file name is not copied either: names of recordings often identify people.

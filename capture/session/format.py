@@ -73,6 +73,13 @@ class SessionMeta:
         }
 
     @classmethod
+    def from_stream(cls, info: Any, **fields: Any) -> "SessionMeta":
+        """The stream's own facts (a ``capture.sources.base.SourceInfo``: sensor, depth mode,
+        unit, size, fps, intrinsics) plus the session's ``fields`` (subject id, operator, ...)."""
+        stream = {k: getattr(info, k) for k in ("sensor", "depth_mode", "unit_mm", "width", "height", "fps", "intrinsics")}
+        return cls(**stream, **fields)
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SessionMeta":
         try:
             return cls(
