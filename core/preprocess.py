@@ -20,7 +20,9 @@ Steps:
 4. depth relative to the hands: 1 at the reference depth, falling linearly to 0 at
    ``band_mm`` behind it; holes and everything further back are 0. The subject's distance
    to the camera therefore does not change the input;
-5. resized (area interpolation) to ``size`` x ``size``.
+5. resized (area interpolation) to ``size`` x ``size``;
+6. optionally smoothed with a Gaussian of ``smooth_px`` pixels (core.smoothing: sensor
+   noise in the input would otherwise show up in the VAE's loss map).
 
 ``Preprocessed.box`` is the crop in frame pixels; ``map_to_frame`` puts any model-size map
 back on the full frame for overlays. A frame with nothing in range, or nothing the size of
@@ -36,6 +38,7 @@ import cv2
 import numpy as np
 
 from capture.frame import DepthFrame
+from core.smoothing import smooth_image
 
 # Azure Kinect NFOV (binned or not): fx is about 0.79 x the image width.
 DEFAULT_FX_PER_WIDTH = 0.7875
@@ -55,6 +58,7 @@ class PreprocessConfig:
     min_hand_fraction: float = 0.0015  # a hand covers at least this share of the frame
     max_hand_fraction: float = 0.45  # a "hand" larger than this share is a wall or a body
     nearest_rank: float = 0.0004  # reference depth: this share of the valid pixels is nearer
+    smooth_px: float = 0.0  # Gaussian smoothing of the model input, sigma in model pixels (0: off)
 
     def __post_init__(self) -> None:
         if int(self.size) < 8:
@@ -63,6 +67,8 @@ class PreprocessConfig:
             raise ValueError(f"working range must satisfy 0 <= near < far, got {self.near_mm}..{self.far_mm}")
         if self.band_mm <= 0 or self.seed_band_mm <= 0:
             raise ValueError("band_mm and seed_band_mm must be positive")
+        if self.smooth_px < 0:
+            raise ValueError(f"smooth_px must be >= 0, got {self.smooth_px}")
         if self.crop_mm is not None and self.crop_mm <= 0:
             raise ValueError("crop_mm must be positive or None")
         if self.roi is not None:
@@ -208,6 +214,8 @@ def preprocess_depth(mm: np.ndarray, cfg: PreprocessConfig, fx: float | None = N
         interp = cv2.INTER_AREA if rel.shape[0] >= cfg.size else cv2.INTER_LINEAR
         rel = cv2.resize(rel, (cfg.size, cfg.size), interpolation=interp)
         np.clip(rel, 0.0, 1.0, out=rel)  # interpolation may overshoot by a rounding error
+    if cfg.smooth_px > 0:
+        rel = smooth_image(rel, cfg.smooth_px)
     return Preprocessed(np.ascontiguousarray(rel, np.float32), True, box, "", ref)
 
 

@@ -34,6 +34,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.15, help="share of subjects for validation")
     p.add_argument("--test-fraction", type=float, default=0.25, help="share of subjects held out for testing")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    p.add_argument("--smooth-px", type=float, default=0.0, metavar="SIGMA",
+                   help="Gaussian smoothing of the model input, sigma in model pixels (default 0: off); "
+                        "stored in the model, so scoring smooths the same way")
 
 
 def open_data(args: argparse.Namespace):
@@ -41,7 +44,12 @@ def open_data(args: argparse.Namespace):
     from core.preprocess import PreprocessConfig
 
     ds = open_dataset(args.data, unit_mm=args.unit_mm, subject_pattern=args.subject_pattern)
-    pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search)
+    from core.errors import SpaderError
+
+    smooth = getattr(args, "smooth_px", 0.0) or 0.0
+    if smooth < 0:
+        raise SpaderError("--smooth-px must be 0 (off) or positive")
+    pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search, smooth_px=smooth)
     return ds, pre
 
 
