@@ -29,13 +29,13 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and sampling")
     p.add_argument("--vae-epochs", type=int, default=40)
     p.add_argument("--reg-epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16, help="training batch (default 16)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--val-fraction", type=float, default=0.15, help="share of subjects for validation")
     p.add_argument("--test-fraction", type=float, default=0.25, help="share of subjects held out for testing")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--smooth-px", type=float, default=0.0, metavar="SIGMA",
-                   help="Gaussian smoothing of the model input, sigma in model pixels (default 0: off); "
+    p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
+                   help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
 
 
