@@ -749,11 +749,11 @@ class MainWindow(QMainWindow):
         self.display_fps = self.display_rate.update(self.depth_view.frames_drawn, now)
 
     def _show_result(self, r) -> None:
+        if self._camera_lost:  # a result of a frame from before the cable was pulled: no verdict now
+            return
         st = r.verdict
         verdict = str(st.verdict.value) if st is not None else ("PENDING" if r.has_hand else "NO HAND")
         note = "" if r.has_hand else f"no hand: {r.reason}" if r.reason else "no hand in view"
-        if self._camera_lost:  # a result of a frame from before the cable was pulled: no verdict now
-            return
         self.verdict_panel.set_state(verdict, r.score, None if st is None else st.smoothed, self.controller.threshold, note)
         self.depth_view.set_result(r, self._box_color())
         self.crop_view.set_result(r if r.has_hand else None)

@@ -57,15 +57,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_noisy_mnist(args: argparse.Namespace) -> int:
     from core.data.noisy_mnist import load_mnist_npz
+    from core.cli import folder_args
     from core.errors import SpaderError
     from core.experiments.noisy_mnist import NoisyMnistConfig, run_noisy_mnist
     from core.experiments.report import format_table, write_table_csv
 
     overrides = {"seed": args.seed, "device": args.device, "clamp_f": bool(args.clamp_regressor)}
-    if args.smooth_px is not None:
-        if args.smooth_px < 0:
-            raise SpaderError("--smooth-px must be 0 (off) or positive")
-        overrides["smooth_px"] = args.smooth_px
+    smooth_px = folder_args.checked_smooth_px(args)
+    if smooth_px is not None:
+        overrides["smooth_px"] = smooth_px
     if args.trials is not None:
         if args.trials < 1:
             raise SpaderError("--trials must be at least 1")

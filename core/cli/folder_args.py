@@ -39,17 +39,23 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                         "stored in the model, so scoring smooths the same way")
 
 
+def checked_smooth_px(args: argparse.Namespace) -> float | None:
+    """The --smooth-px value (None when the command has no such option or it was not given)."""
+    from core.errors import SpaderError
+
+    value = getattr(args, "smooth_px", None)
+    if value is not None and value < 0:
+        raise SpaderError("--smooth-px must be 0 (off) or positive")
+    return value
+
+
 def open_data(args: argparse.Namespace):
     from core.data.folders import open_dataset
     from core.preprocess import PreprocessConfig
 
     ds = open_dataset(args.data, unit_mm=args.unit_mm, subject_pattern=args.subject_pattern)
-    from core.errors import SpaderError
-
-    smooth = getattr(args, "smooth_px", 0.0) or 0.0
-    if smooth < 0:
-        raise SpaderError("--smooth-px must be 0 (off) or positive")
-    pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search, smooth_px=smooth)
+    pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search,
+                           smooth_px=checked_smooth_px(args) or 0.0)
     return ds, pre
 
 

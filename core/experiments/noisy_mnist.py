@@ -18,14 +18,11 @@ import torch
 from core.data.noisy_mnist import render_noisy
 from core.experiments.sweep import Progress, SweepSettings, run_sweep
 from core.models import RegressorConfig, VAEConfig
-from core.smoothing import smooth_image
 from core.scoring import SCORER_KEYS
+from core.smoothing import smooth_image
 from core.training import TrainConfig
 
 
-
-
-SMOOTH_PX_DEFAULT = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class NoisyMnistConfig:
     # Gaussian smoothing of every image (train and test) before the models see it, the
     # last preprocessing step (core.smoothing). 0 = the raw noisy canvas. Trial 0, all five
     # known digits: SPADE 0.727 -> 0.912 and SPADER 0.920 -> 0.957 at sigma 1 px.
-    smooth_px: float = SMOOTH_PX_DEFAULT
+    smooth_px: float = 1.0
     device: str = "auto"
 
     @classmethod
