@@ -77,13 +77,21 @@ def train_regressor(
     anomalies: torch.Tensor,
     config: TrainConfig,
     state_path: str | Path | None = None,
+    pseudo: torch.Tensor | None = None,
+    pseudo_share: float = 0.5,
 ) -> TrainHistory:
-    """Fit f(x) by the L1 loss to 1 (normal) and 0 (known anomaly), classes weighted equally."""
-    x = torch.cat([normal, anomalies])
-    y = torch.cat([torch.ones(len(normal)), torch.zeros(len(anomalies))])
-    w_pos = 0.5 / max(len(normal), 1)
-    w_neg = 0.5 / max(len(anomalies), 1)
-    weights = torch.where(y > 0.5, torch.tensor(w_pos), torch.tensor(w_neg)) * len(y)
+    """Fit f(x) by the L1 loss to 1 (normal) and 0 (known anomaly), classes weighted equally.
+
+    ``pseudo`` (optional): pseudo-anomalies (core.pseudo_anomalies), also target 0; they
+    take ``pseudo_share`` of the anomalous side's weight, the known anomalies the rest."""
+    if not 0.0 <= pseudo_share < 1.0:
+        raise ValueError(f"pseudo_share must be in [0, 1), got {pseudo_share}")
+    groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5)]
+    if pseudo is not None and len(pseudo) and pseudo_share > 0:
+        groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5 * (1 - pseudo_share)), (pseudo, 0.0, 0.5 * pseudo_share)]
+    x = torch.cat([g for g, _, _ in groups])
+    y = torch.cat([torch.full((len(g),), t) for g, t, _ in groups])
+    weights = torch.cat([torch.full((len(g),), share / max(len(g), 1)) for g, _, share in groups]) * len(y)
 
     def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         xb, yb, wb = batch

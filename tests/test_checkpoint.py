@@ -136,3 +136,28 @@ def test_damaged_metadata_json(tmp_path: Path) -> None:
 def test_save_is_atomic_and_leaves_no_temp_file(tmp_path: Path) -> None:
     save_model(_small(), tmp_path / "m.safetensors")
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_deeper_vae_round_trips_and_older_files_load_as_the_light_model(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    deep = build_model(VAEConfig(input_size=32, widths=(8, 16), latent_dim=8, convs_per_level=2),
+                       RegressorConfig(input_size=32, widths=(4, 8)), name="deep")
+    loaded = load_model(save_model(deep, tmp_path / "deep.safetensors"))
+    assert loaded.vae.config.convs_per_level == 2
+    x = torch.rand(2, 1, 32, 32)
+    torch.testing.assert_close(loaded.vae.decode(loaded.vae.encode(x)[0]), deep.vae.decode(deep.vae.encode(x)[0]))
+    # a file written before the setting existed has no key for it: the light model, unchanged
+    old = {k: v for k, v in VAEConfig(input_size=32, widths=(8, 16), latent_dim=8).to_dict().items()
+           if k != "convs_per_level"}
+    assert VAEConfig.from_dict(old).convs_per_level == 1
+    light = _small()
+    assert not any(".extra." in k for k in light.vae.state_dict())
+
+
+def test_bundled_default_model_still_loads() -> None:
+    bundled = Path(__file__).resolve().parents[1] / "assets" / "models" / "default.safetensors"
+    model = load_model(bundled)
+    assert model.vae.config.convs_per_level == 1
+    with torch.no_grad():
+        out = model.vae.reconstruct(torch.rand(1, 1, 128, 128), m=2)
+    assert out.shape == (1, 2, 1, 128, 128)

@@ -93,3 +93,19 @@ def test_experiment_folders_sweeps_the_known_choices(tiny_dataset: Path, tmp_pat
     # the class that was known is never reported as unknown for that choice
     assert "bar" not in res["unknown_classes"]["spader"]["bar"]
     assert "cross" in res["unknown_classes"]["spader"]["bar"]
+
+
+def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "m.safetensors"
+    rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
+               "--vae-convs", "2", "--pseudo-anomalies", "0.5", *FAST])
+    assert rc == 0, capsys.readouterr().err
+    model = load_model(out)
+    assert model.vae.config.convs_per_level == 2
+    assert model.meta["train_config"]["pseudo_share"] == 0.5
+    for bad in (["--pseudo-anomalies", "1"], ["--pseudo-anomalies", "-0.1"], ["--vae-convs", "0"]):
+        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+                   "--out", str(tmp_path / "x.safetensors"), *bad, *FAST])
+        assert rc == 2
+        err = capsys.readouterr().err
+        assert bad[0] in err and "Traceback" not in err

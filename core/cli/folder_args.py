@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from core.experiments.folders import FolderTrainConfig
 from core.scoring import SCORER_KEYS
 
 
@@ -34,6 +35,13 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.15, help="share of subjects for validation")
     p.add_argument("--test-fraction", type=float, default=0.25, help="share of subjects held out for testing")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    p.add_argument("--vae-convs", type=int, default=FolderTrainConfig.vae_convs_per_level, metavar="N",
+                   help="3x3 convolutions per scale in the VAE's encoder and decoder "
+                        f"(default {FolderTrainConfig.vae_convs_per_level}; 1 = the light model of earlier versions)")
+    p.add_argument("--pseudo-anomalies", type=float, default=FolderTrainConfig.pseudo_share, metavar="SHARE",
+                   help="share (0 to <1) of the regressor's anomalous side given to generic pseudo-anomalies "
+                        "made from the normal training frames (core/pseudo_anomalies.py); "
+                        f"default {FolderTrainConfig.pseudo_share:g}, 0 = known classes only, as in the paper")
     p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
                    help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
@@ -60,13 +68,18 @@ def open_data(args: argparse.Namespace):
 
 
 def train_config(args: argparse.Namespace, known: list[str]):
-    from core.experiments.folders import FolderTrainConfig
+    from core.errors import SpaderError
 
+    if args.vae_convs < 1:
+        raise SpaderError("--vae-convs must be at least 1")
+    if not 0 <= args.pseudo_anomalies < 1:
+        raise SpaderError("--pseudo-anomalies must be a share from 0 (off) to below 1")
     return FolderTrainConfig(
         normal=args.normal, known=tuple(known), seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, vae_epochs=args.vae_epochs, reg_epochs=args.reg_epochs,
         batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
-        max_per_class=args.max_per_class,
+        max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
+        pseudo_share=args.pseudo_anomalies,
     )
 
 

@@ -33,6 +33,10 @@ class SweepSettings:
     seed: int = 0
     batch: int = 32  # scoring batch: small batches are faster per image on CPU
     clamp_f: bool = False  # experiments only: f(x) clipped to [0, 1] (see score_reconstructions)
+    # share of the regressor's anomalous side given to pseudo-anomalies made from the normal
+    # training frames (core.pseudo_anomalies); 0 = the paper's regressor (known classes only)
+    pseudo_share: float = 0.0
+    pseudo_smooth_px: float = 1.0  # the damage is smoothed like the model input
 
 
 @dataclass
@@ -75,12 +79,20 @@ def run_sweep(
     recons, losses = reconstruct_dataset(vae, test_x, m=s.m, seed=s.seed, batch=s.batch)
     timings["scoring"] += time.perf_counter() - t0
     out = SweepOutcome(vae=vae, timings=timings)
+    pseudo = None
+    if s.pseudo_share > 0:
+        from core.pseudo_anomalies import make_pseudo_anomalies
+
+        pseudo = make_pseudo_anomalies(normal_train, seed=s.seed, smooth_px=s.pseudo_smooth_px)
+        say(f"made {len(pseudo)} pseudo-anomalies from the normal training images "
+            f"({s.pseudo_share:.0%} of the regressor's anomalous side)")
     for i, (known, x_known) in enumerate(known_train.items()):
         torch.manual_seed(s.seed + 1 + i)
         reg = Regressor(s.regressor)
         say(f"training the regressor: normal vs known anomaly {known!r} ({len(x_known)} images)")
         t0 = time.perf_counter()
-        train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i))
+        train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i),
+                        pseudo=pseudo, pseudo_share=s.pseudo_share)
         timings["reg_train"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device,

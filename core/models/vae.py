@@ -20,6 +20,9 @@ class VAEConfig:
     in_channels: int = 1
     widths: tuple[int, ...] = (16, 32, 64, 64)  # one stride-2 conv layer per entry
     latent_dim: int = 256
+    # 3x3 convs per scale, on each side. 1 = the original light model (older model files
+    # have no key and load as 1); 2 gives the decoder the capacity to draw finger edges.
+    convs_per_level: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -27,6 +30,10 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "VAEConfig":
         return cls(**{**d, "widths": tuple(d["widths"])})
+
+    def __post_init__(self) -> None:
+        if int(self.convs_per_level) < 1:
+            raise ValueError(f"convs_per_level must be at least 1, got {self.convs_per_level}")
 
 
 def _feature_sizes(size: int, n_layers: int) -> list[int]:
@@ -52,6 +59,8 @@ class VAE(nn.Module):
         ch = c.in_channels
         for w in c.widths:
             enc += [nn.Conv2d(ch, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+            for _ in range(c.convs_per_level - 1):
+                enc += [nn.Conv2d(w, w, 3, padding=1), nn.LeakyReLU(0.2, inplace=True)]
             ch = w
         self.encoder = nn.Sequential(*enc)
         flat = ch * sizes[-1] * sizes[-1]
@@ -62,7 +71,7 @@ class VAE(nn.Module):
         rev = list(reversed(c.widths))
         for i, w in enumerate(rev):
             out = rev[i + 1] if i + 1 < len(rev) else max(rev[-1] // 2, 8)
-            dec.append(_UpBlock(w, out, sizes[-(i + 2)]))
+            dec.append(_UpBlock(w, out, sizes[-(i + 2)], c.convs_per_level - 1))
         self.decoder = nn.Sequential(*dec)
         self.to_image = nn.Conv2d(dec[-1].out_channels, c.in_channels, 3, padding=1)
 
@@ -96,15 +105,21 @@ class VAE(nn.Module):
 
 
 class _UpBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, size: int) -> None:
+    def __init__(self, cin: int, cout: int, size: int, extra_convs: int = 0) -> None:
         super().__init__()
         self.size = size
         self.out_channels = cout
         self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        # no module (and no state-dict key) when there is nothing extra: old files load as before
+        if extra_convs:
+            self.extra = nn.ModuleList(nn.Conv2d(cout, cout, 3, padding=1) for _ in range(extra_convs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, size=(self.size, self.size), mode="nearest")
-        return F.leaky_relu(self.conv(x), 0.2)
+        x = F.leaky_relu(self.conv(x), 0.2)
+        for conv in getattr(self, "extra", ()):
+            x = F.leaky_relu(conv(x), 0.2)
+        return x
 
 
 def vae_loss(
