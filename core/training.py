@@ -84,6 +84,22 @@ def train_regressor(
 
     ``pseudo`` (optional): pseudo-anomalies (core.pseudo_anomalies), also target 0; they
     take ``pseudo_share`` of the anomalous side's weight, the known anomalies the rest."""
+    data = regressor_targets(normal, anomalies, pseudo, pseudo_share)
+
+    def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        xb, yb, wb = batch
+        return (F.l1_loss(model(xb), yb, reduction="none") * wb).mean()
+
+    return _fit(regressor, data, loss_fn, config, state_path)
+
+
+def regressor_targets(
+    normal: torch.Tensor, anomalies: torch.Tensor, pseudo: torch.Tensor | None = None, pseudo_share: float = 0.5
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inputs, targets (1 normal, 0 anomalous) and per-sample weights averaging 1.
+
+    Normal frames carry half the total weight, the anomalous side the other half: all of
+    it to the known anomalies, or ``pseudo_share`` of it to the pseudo-anomalies."""
     if not 0.0 <= pseudo_share < 1.0:
         raise ValueError(f"pseudo_share must be in [0, 1), got {pseudo_share}")
     groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5)]
@@ -92,12 +108,7 @@ def train_regressor(
     x = torch.cat([g for g, _, _ in groups])
     y = torch.cat([torch.full((len(g),), t) for g, t, _ in groups])
     weights = torch.cat([torch.full((len(g),), share / max(len(g), 1)) for g, _, share in groups]) * len(y)
-
-    def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        xb, yb, wb = batch
-        return (F.l1_loss(model(xb), yb, reduction="none") * wb).mean()
-
-    return _fit(regressor, (x, y, weights), loss_fn, config, state_path)
+    return x, y, weights
 
 
 def _fit(

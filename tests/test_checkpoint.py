@@ -146,10 +146,15 @@ def test_deeper_vae_round_trips_and_older_files_load_as_the_light_model(tmp_path
     assert loaded.vae.config.convs_per_level == 2
     x = torch.rand(2, 1, 32, 32)
     torch.testing.assert_close(loaded.vae.decode(loaded.vae.encode(x)[0]), deep.vae.decode(deep.vae.encode(x)[0]))
-    # a file written before the setting existed has no key for it: the light model, unchanged
-    old = {k: v for k, v in VAEConfig(input_size=32, widths=(8, 16), latent_dim=8).to_dict().items()
-           if k != "convs_per_level"}
-    assert VAEConfig.from_dict(old).convs_per_level == 1
+    # the light model is written without the key, as before the setting existed, so older
+    # versions still read it, and a file without the key loads as the light model
+    light_cfg = VAEConfig(input_size=32, widths=(8, 16), latent_dim=8).to_dict()
+    assert "convs_per_level" not in light_cfg
+    assert VAEConfig.from_dict(light_cfg).convs_per_level == 1
+    assert VAEConfig.from_dict(deep.vae.config.to_dict()).convs_per_level == 2
+    for bad in (0, 1.5, "2"):
+        with pytest.raises(ValueError, match="convs_per_level"):
+            VAEConfig(convs_per_level=bad)
     light = _small()
     assert not any(".extra." in k for k in light.vae.state_dict())
 

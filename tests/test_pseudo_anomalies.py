@@ -11,7 +11,7 @@ import torch
 from core.models import Regressor, RegressorConfig
 from core.pseudo_anomalies import FOREGROUND, KINDS, damage, make_pseudo_anomalies
 from core.smoothing import smooth_image
-from core.training import TrainConfig, train_regressor
+from core.training import TrainConfig, regressor_targets, train_regressor
 
 
 def _hands(seed: int = 0, size: int = 64) -> np.ndarray:
@@ -70,6 +70,10 @@ def test_batch_is_seeded_and_cycles_the_kinds() -> None:
     c = make_pseudo_anomalies(x, copies=2, seed=5)
     assert a.shape == (20, 1, 64, 64)
     assert torch.equal(a, b) and not torch.equal(a, c)
+    # every copy is damaged, and every kind of damage is used (turn moves the most pixels)
+    changed = (a - torch.cat([x, x])).abs().flatten(1).sum(1)
+    assert (changed > 0).all()
+    assert changed[KINDS.index("turn")::len(KINDS)].min() > changed[KINDS.index("bump")::len(KINDS)].max()
     assert torch.equal(x, torch.from_numpy(np.stack([_hands(s) for s in range(10)]))[:, None])  # input untouched
 
 
@@ -112,3 +116,19 @@ def test_pseudo_share_must_leave_room_for_the_known_class() -> None:
     x = torch.zeros(4, 1, 32, 32)
     with pytest.raises(ValueError, match="pseudo_share"):
         train_regressor(reg, x, x, TrainConfig(epochs=1, progress=False), pseudo=x, pseudo_share=1.0)
+
+
+def test_class_weights_split_the_anomalous_side() -> None:
+    normal, known, pseudo = torch.zeros(30, 1, 8, 8), torch.ones(10, 1, 8, 8), torch.full((60, 1, 8, 8), 0.5)
+    x, y, w = regressor_targets(normal, known, pseudo, pseudo_share=0.8)
+    assert len(x) == len(y) == len(w) == 100
+    assert torch.isclose(w.mean(), torch.tensor(1.0))
+    total = w.sum()
+    assert torch.isclose(w[:30].sum() / total, torch.tensor(0.5))  # normal
+    assert torch.isclose(w[30:40].sum() / total, torch.tensor(0.1))  # known: 0.5 * (1 - 0.8)
+    assert torch.isclose(w[40:].sum() / total, torch.tensor(0.4))  # pseudo: 0.5 * 0.8
+    assert y[:30].eq(1).all() and y[30:].eq(0).all()
+    # without pseudo-anomalies (or a share of 0) the paper's equal weighting comes back
+    for args in ((None, 0.8), (pseudo, 0.0)):
+        x, y, w = regressor_targets(normal, known, *args)
+        assert len(x) == 40 and torch.isclose(w[:30].sum(), w[30:].sum())

@@ -61,6 +61,10 @@ class FolderTrainConfig:
     workers: int = 2
     max_per_class: int | None = None  # cap files per class and split (quick runs)
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.pseudo_share < 1.0:
+            raise ValueError(f"pseudo_share must be in [0, 1), got {self.pseudo_share}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

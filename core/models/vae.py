@@ -25,15 +25,18 @@ class VAEConfig:
     convs_per_level: int = 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["convs_per_level"] == 1:  # the light model: files that older versions can still read
+            del d["convs_per_level"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "VAEConfig":
         return cls(**{**d, "widths": tuple(d["widths"])})
 
     def __post_init__(self) -> None:
-        if int(self.convs_per_level) < 1:
-            raise ValueError(f"convs_per_level must be at least 1, got {self.convs_per_level}")
+        if not isinstance(self.convs_per_level, int) or self.convs_per_level < 1:
+            raise ValueError(f"convs_per_level must be a whole number of at least 1, got {self.convs_per_level!r}")
 
 
 def _feature_sizes(size: int, n_layers: int) -> list[int]:
