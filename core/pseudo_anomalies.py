@@ -23,6 +23,12 @@ Each change is blended in through its mask smoothed with the model input's own G
 so a pseudo-anomaly carries no sharper edges than a real frame: the regressor cannot
 learn "sharp edge = anomaly". Inputs are model inputs (N, 1, H, W) in [0, 1], as the one
 preprocessing path makes them; the output is deterministic for a seed.
+
+Known limits (measured numbers in the README come from this version): removed parts
+become 0, the level of anything more than ``band_mm`` behind the hands, where a real
+missing part would show whatever lies behind it; and a few damaged copies hardly differ
+from their source (a patch pasted onto itself, a shallow dent, a frame with almost no
+foreground) yet are labelled 0.
 """
 
 from __future__ import annotations
