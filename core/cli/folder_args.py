@@ -42,6 +42,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                    help="share (0 to <1) of the regressor's anomalous side given to generic pseudo-anomalies "
                         "made from the normal training frames (core/pseudo_anomalies.py); "
                         f"default {FolderTrainConfig.pseudo_share:g}, 0 = known classes only, as in the paper")
+    p.add_argument("--pseudo-copies", type=int, default=FolderTrainConfig.pseudo_copies, metavar="N",
+                   help=f"damaged copies of every normal training frame (default {FolderTrainConfig.pseudo_copies})")
     p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
                    help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
@@ -74,12 +76,14 @@ def train_config(args: argparse.Namespace, known: list[str]):
         raise SpaderError("--vae-convs must be at least 1")
     if not 0 <= args.pseudo_anomalies < 1:
         raise SpaderError("--pseudo-anomalies must be a share from 0 (off) to below 1")
+    if args.pseudo_copies < 1:
+        raise SpaderError("--pseudo-copies must be at least 1")
     return FolderTrainConfig(
         normal=args.normal, known=tuple(known), seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, vae_epochs=args.vae_epochs, reg_epochs=args.reg_epochs,
         batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
         max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
-        pseudo_share=args.pseudo_anomalies,
+        pseudo_share=args.pseudo_anomalies, pseudo_copies=args.pseudo_copies,
     )
 
 

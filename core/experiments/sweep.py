@@ -37,6 +37,7 @@ class SweepSettings:
     # training frames (core.pseudo_anomalies); 0 = the paper's regressor (known classes only)
     pseudo_share: float = 0.0
     pseudo_smooth_px: float = 1.0  # the damage is smoothed like the model input
+    pseudo_copies: int = 1  # damaged copies of every normal training frame
 
 
 @dataclass
@@ -83,7 +84,8 @@ def run_sweep(
     if s.pseudo_share > 0:
         from core.pseudo_anomalies import make_pseudo_anomalies
 
-        pseudo = make_pseudo_anomalies(normal_train, seed=s.seed, smooth_px=s.pseudo_smooth_px)
+        pseudo = make_pseudo_anomalies(normal_train, copies=s.pseudo_copies, seed=s.seed,
+                                       smooth_px=s.pseudo_smooth_px)
         say(f"made {len(pseudo)} pseudo-anomalies from the normal training images "
             f"({s.pseudo_share:.0%} of the regressor's anomalous side)")
     for i, (known, x_known) in enumerate(known_train.items()):
