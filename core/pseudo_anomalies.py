@@ -39,6 +39,8 @@ import cv2
 import numpy as np
 import torch
 
+from core.smoothing import smooth_image
+
 KINDS: tuple[str, ...] = ("erase", "paste", "scar", "bump", "twist", "cut", "turn")
 FOREGROUND = 0.3  # model-input level above which a pixel is the hands (the nearest ~17 cm)
 
@@ -136,9 +138,7 @@ def damage(image: np.ndarray, kind: str, rng: np.random.Generator, smooth_px: fl
         else:
             move = cv2.getRotationMatrix2D(centre, rng.uniform(40, 180) * (1 if rng.random() < 0.5 else -1), 1.0)
         return np.clip(cv2.warpAffine(img, move, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0), 0.0, 1.0)
-    alpha = mask.astype(np.float32)
-    if smooth_px > 0:
-        alpha = cv2.GaussianBlur(alpha, (0, 0), float(smooth_px), borderType=cv2.BORDER_REFLECT)
+    alpha = smooth_image(mask.astype(np.float32), smooth_px)  # the input's own smoothing
     return np.clip(img * (1.0 - alpha) + new * alpha, 0.0, 1.0).astype(np.float32)
 
 

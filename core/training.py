@@ -102,9 +102,11 @@ def regressor_targets(
     it to the known anomalies, or ``pseudo_share`` of it to the pseudo-anomalies."""
     if not 0.0 <= pseudo_share < 1.0:
         raise ValueError(f"pseudo_share must be in [0, 1), got {pseudo_share}")
-    groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5)]
-    if pseudo is not None and len(pseudo) and pseudo_share > 0:
-        groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5 * (1 - pseudo_share)), (pseudo, 0.0, 0.5 * pseudo_share)]
+    use_pseudo = pseudo is not None and len(pseudo) > 0 and pseudo_share > 0
+    share = pseudo_share if use_pseudo else 0.0
+    groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5 * (1 - share))]
+    if use_pseudo:
+        groups.append((pseudo, 0.0, 0.5 * share))
     x = torch.cat([g for g, _, _ in groups])
     y = torch.cat([torch.full((len(g),), t) for g, t, _ in groups])
     weights = torch.cat([torch.full((len(g),), share / max(len(g), 1)) for g, _, share in groups]) * len(y)

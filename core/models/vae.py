@@ -113,14 +113,13 @@ class _UpBlock(nn.Module):
         self.size = size
         self.out_channels = cout
         self.conv = nn.Conv2d(cin, cout, 3, padding=1)
-        # no module (and no state-dict key) when there is nothing extra: old files load as before
-        if extra_convs:
-            self.extra = nn.ModuleList(nn.Conv2d(cout, cout, 3, padding=1) for _ in range(extra_convs))
+        # empty for the light model: no state-dict keys, so old files load as before
+        self.extra = nn.ModuleList(nn.Conv2d(cout, cout, 3, padding=1) for _ in range(extra_convs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, size=(self.size, self.size), mode="nearest")
         x = F.leaky_relu(self.conv(x), 0.2)
-        for conv in getattr(self, "extra", ()):
+        for conv in self.extra:
             x = F.leaky_relu(conv(x), 0.2)
         return x
 
