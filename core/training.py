@@ -14,7 +14,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +36,10 @@ class TrainConfig:
     weight_decay: float = 0.0
     val_fraction: float = 0.1
     patience: int = 8  # epochs without validation improvement before stopping
+    # early stopping waits until the best validation loss is below this level (None: no
+    # wait; train_regressor fills in its own): a regressor can sit on the constant-output
+    # plateau for several epochs before it learns
+    plateau_loss: float | None = None
     seed: int = 0
     device: str = "auto"
     kl_beta: float = 1.0  # VAE only
@@ -71,6 +75,9 @@ def train_vae(
     return _fit(vae, (normal,), loss_fn, config, state_path)
 
 
+REGRESSOR_PLATEAU_LOSS = 0.45  # 90 % of the weighted L1 loss of any constant output (0.5)
+
+
 def train_regressor(
     regressor: nn.Module,
     normal: torch.Tensor,
@@ -83,8 +90,15 @@ def train_regressor(
     """Fit f(x) by the L1 loss to 1 (normal) and 0 (known anomaly), classes weighted equally.
 
     ``pseudo`` (optional): pseudo-anomalies (core.pseudo_anomalies), also target 0; they
-    take ``pseudo_share`` of the anomalous side's weight, the known anomalies the rest."""
+    take ``pseudo_share`` of the anomalous side's weight, the known anomalies the rest.
+
+    With the classes weighted equally, any constant output has a weighted L1 loss of 0.5.
+    Early stopping waits until the validation loss is clearly below that
+    (``REGRESSOR_PLATEAU_LOSS``, unless the config sets its own ``plateau_loss``): a run
+    that spent its patience on that plateau was once stopped there, untrained."""
     data = regressor_targets(normal, anomalies, pseudo, pseudo_share)
+    if config.plateau_loss is None:
+        config = replace(config, plateau_loss=REGRESSOR_PLATEAU_LOSS)
 
     def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         xb, yb, wb = batch
@@ -145,7 +159,7 @@ def _fit(
     show = sys.stderr.isatty() if config.progress is None else config.progress
     bar = tqdm(range(start_epoch, config.epochs), desc=config.desc, disable=not show, leave=False)
     for epoch in bar:
-        if bad_epochs >= config.patience:  # resumed from a run that had already stopped
+        if bad_epochs >= config.patience and not _on_plateau(config, best_loss):  # resumed after a stop
             history.stopped_early = True
             break
         model.train()
@@ -171,13 +185,17 @@ def _fit(
         bar.set_postfix(train=f"{history.train_loss[-1]:.4g}", val=f"{val_loss:.4g}")
         if state_path is not None:
             _save_state(Path(state_path), model, opt, gen, epoch + 1, best_loss, best_state, bad_epochs, history)
-        if bad_epochs >= config.patience and epoch + 1 < config.epochs:
+        if bad_epochs >= config.patience and epoch + 1 < config.epochs and not _on_plateau(config, best_loss):
             history.stopped_early = True
             break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _on_plateau(config: TrainConfig, best_loss: float) -> bool:
+    return config.plateau_loss is not None and best_loss >= config.plateau_loss
 
 
 def _evaluate(model: nn.Module, val: tuple[torch.Tensor, ...], loss_fn: BatchLoss, bs: int, device) -> float:

@@ -87,3 +87,23 @@ def test_resume_continues_where_it_stopped(tmp_path: Path) -> None:
         assert abs(a - b) < 1e-5
     for a, b in zip(straight.parameters(), resumed.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_regressor_early_stopping_waits_while_it_still_outputs_a_constant() -> None:
+    """A regressor on the constant-output plateau (weighted L1 0.5) is not stopped there:
+    that once ended runs untrained. Here it outputs 0.5 everywhere and lr=0 keeps it so."""
+
+    def stuck_regressor() -> Regressor:
+        reg = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
+        with torch.no_grad():
+            reg.head.fc.weight.zero_()
+            reg.head.fc.bias.fill_(0.5)
+        return reg
+
+    normal, anomalous = _blobs(128, True, 0), _blobs(128, False, 1)
+    stuck = replace(CFG, epochs=6, patience=2, lr=0.0)
+    hist = train_regressor(stuck_regressor(), normal, anomalous, stuck)
+    assert min(hist.val_loss) > 0.45 and len(hist.val_loss) == 6 and not hist.stopped_early
+    # with a plateau level no loss reaches (no guard), the same run stops after its patience
+    hist = train_regressor(stuck_regressor(), normal, anomalous, replace(stuck, plateau_loss=float("inf")))
+    assert hist.stopped_early and len(hist.val_loss) == 3
