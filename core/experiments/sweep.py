@@ -18,7 +18,7 @@ from core.device import place_model
 from core.metrics import auroc
 from core.models import VAE, Regressor, RegressorConfig, VAEConfig
 from core.scoring import SCORER_KEYS, reconstruct_with_loss, score_reconstructions
-from core.training import TrainConfig, train_regressor, train_vae
+from core.training import REGRESSOR_PLATEAU_LOSS, TrainConfig, train_regressor, train_vae
 
 Progress = Callable[[str], None]
 
@@ -93,8 +93,13 @@ def run_sweep(
         reg = Regressor(s.regressor)
         say(f"training the regressor: normal vs known anomaly {known!r} ({len(x_known)} images)")
         t0 = time.perf_counter()
-        train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i),
-                        pseudo=pseudo, pseudo_share=s.pseudo_share)
+        hist = train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i),
+                               pseudo=pseudo, pseudo_share=s.pseudo_share)
+        best = min(hist.val_loss, default=float("nan"))
+        if not best < REGRESSOR_PLATEAU_LOSS:
+            say(f"warning: the regressor for {known!r} did not learn (best validation loss {best:.3f}; "
+                f"any constant output scores 0.5), so its f(x) and Grad-CAM carry little; "
+                f"try another --seed or more --reg-epochs")
         timings["reg_train"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device,
