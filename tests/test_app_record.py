@@ -22,12 +22,15 @@ def test_record_then_replay(make_window, qtbot, tmp_path, small_session):
     assert win.start_recording(out, "P-0007", "nurse-2")
     assert win.act_record.isChecked() and "recording" in win.rec_indicator.text()
     assert not win.start_recording(tmp_path / "other", "P-0008")  # one recording at a time
-    qtbot.waitUntil(lambda: ctrl.recorder.written >= 40, timeout=20000)
+    # longer than the 65-frame session, so the looping source starts over while recording
+    qtbot.waitUntil(lambda: ctrl.recorder.written >= 70, timeout=20000)
     path, written = win.stop_recording()
-    assert path == out and written >= 40 and not ctrl.recording and not win.act_record.isChecked()
+    assert path == out and written >= 70 and not ctrl.recording and not win.act_record.isChecked()
 
     reader = SessionReader(out)
     assert len(reader) == written
+    times = reader.device_ts_us  # one take: the loop does not send time backwards
+    assert all(b > a for a, b in zip(times, times[1:]))
     assert reader.meta.subject_id == "P-0007" and reader.meta.operator == "nurse-2"
     verdict = reader.meta.settings["verdict"]
     assert verdict["threshold"] == pytest.approx(0.5) and "normal_hold_s" in verdict

@@ -44,6 +44,19 @@ def test_round_trip_is_lossless_with_timestamps_and_metadata(tmp_path):
         r[8]
 
 
+def test_device_time_keeps_increasing_when_the_source_loops_while_recording(tmp_path):
+    """A looped replay starts its device time over; the recording continues its time line
+    one frame step on instead, and frames without a device time stay without one."""
+    raw = [1000, 34333, 67666, 1000, 34333, None, 67666, 5000]
+    with SessionWriter.create(tmp_path / "s", SessionMeta(sensor="synthetic", fps=30.0)) as w:
+        for ts in raw:
+            w.append(DepthFrame(np.zeros((4, 4), np.uint16), device_ts_us=ts))
+    r = SessionReader(tmp_path / "s")
+    assert r.device_ts_us == [1000, 34333, 67666, 100999, 134332, None, 167665, 200998]
+    times = [t for t in r.device_ts_us if t is not None]
+    assert all(b > a for a, b in zip(times, times[1:]))
+
+
 def test_files_are_readable_without_our_code(tmp_path):
     frames = record(tmp_path / "s", n=3)
     header = json.loads((tmp_path / "s" / "session.json").read_text())

@@ -98,14 +98,15 @@ def test_experiment_folders_sweeps_the_known_choices(tiny_dataset: Path, tmp_pat
 def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "m.safetensors"
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
-               "--vae-convs", "2", "--pseudo-anomalies", "0.5", "--pseudo-copies", "2", *FAST])
+               "--vae-convs", "2", "--pseudo-anomalies", "0.5", "--pseudo-copies", "3", *FAST])
     err = capsys.readouterr().err
     assert rc == 0, err
     n_normal = load_model(out).meta["data"]["splits"]["train"]["classes"]["pigeon"]
-    assert f"made {2 * n_normal} pseudo-anomalies from the normal training images (50%" in err
+    assert f"made {3 * n_normal} pseudo-anomalies from the normal training images (50%" in err
     model = load_model(out)
     assert model.vae.config.convs_per_level == 2
     assert model.meta["train_config"]["pseudo_share"] == 0.5
+    assert model.meta["train_config"]["pseudo_copies"] == 3
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                "--out", str(tmp_path / "paper.safetensors"), "--pseudo-anomalies", "0", *FAST])
     assert rc == 0 and "pseudo-anomalies" not in capsys.readouterr().err

@@ -5,6 +5,11 @@ index row is appended and handed to the OS. A process killed at any instant ther
 leaves only complete PNGs and at most one partial last index line, which the reader
 ignores. Once per ``sync_interval_s`` the new files, the index and the folder are
 fsynced, so even a power cut loses at most about that last interval.
+
+Device times in the index only increase. A replayed source that loops or is sought while
+it is being recorded starts its device time over; the writer then continues the time line
+one frame step after the last written frame, so the recording replays as one take (a
+plot or verdict tracker would otherwise see time run backwards mid-session).
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ class SessionWriter:
         self._closed = False
         self._start_monotonic_ns = time.monotonic_ns()
         self._index_fd = -1
+        self._dev_last_raw_us: int | None = None  # device time of the last frame as it came
+        self._dev_last_us: int | None = None  # ... and as it was written
+        self._dev_step_us = 1
+        self._dev_offset_us = 0
 
     # -- creation --------------------------------------------------------------------
     @classmethod
@@ -105,7 +114,8 @@ class SessionWriter:
             with open(tmp, "wb") as f:
                 f.write(data)
             os.replace(tmp, final)
-            dev = "" if frame.device_ts_us is None else str(int(frame.device_ts_us))
+            dev_us = self._device_time(frame.device_ts_us)
+            dev = "" if dev_us is None else str(dev_us)
             row = f"{i},{FRAMES_DIR}/{name},{dev},{int(frame.host_ts_ns)}\n"
             os.write(self._index_fd, row.encode())
         except OSError as exc:
@@ -115,6 +125,20 @@ class SessionWriter:
         if time.monotonic() - self._last_sync >= self.sync_interval_s:
             self.sync()
         return i
+
+    def _device_time(self, raw: int | None) -> int | None:
+        """The frame's device time on the session's increasing time line (see the module doc)."""
+        if raw is None:
+            return None
+        raw = int(raw)
+        if self._dev_last_raw_us is not None and self._dev_last_us is not None:
+            if raw <= self._dev_last_raw_us:  # a loop or a seek in the source: continue the line
+                self._dev_offset_us = self._dev_last_us + self._dev_step_us - raw
+            else:
+                self._dev_step_us = raw - self._dev_last_raw_us
+        self._dev_last_raw_us = raw
+        self._dev_last_us = raw + self._dev_offset_us
+        return self._dev_last_us
 
     def _check(self, frame: DepthFrame) -> None:
         m = self.meta
