@@ -54,6 +54,7 @@ class TrainHistory:
     best_epoch: int = -1
     stopped_early: bool = False
     resumed_from_epoch: int = 0
+    starts: int = 1  # regressor: fresh initialisations tried (a start that never learned is redone)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +87,7 @@ def train_regressor(
     state_path: str | Path | None = None,
     pseudo: torch.Tensor | None = None,
     pseudo_share: float = 0.5,
+    max_starts: int = 3,
 ) -> TrainHistory:
     """Fit f(x) by the L1 loss to 1 (normal) and 0 (known anomaly), classes weighted equally.
 
@@ -95,7 +97,10 @@ def train_regressor(
     With the classes weighted equally, any constant output has a weighted L1 loss of 0.5.
     Early stopping waits until the validation loss is clearly below that
     (``REGRESSOR_PLATEAU_LOSS``, unless the config sets its own ``plateau_loss``): a run
-    that spent its patience on that plateau was once stopped there, untrained."""
+    that spent its patience on that plateau was once stopped there, untrained. A start that
+    never gets below that level in all its epochs (seen once in a sweep: f(x) stayed
+    constant for 30 epochs) is redone from a fresh initialisation, up to ``max_starts``
+    starts in all; ``history.starts`` says how many it took."""
     data = regressor_targets(normal, anomalies, pseudo, pseudo_share)
     if config.plateau_loss is None:
         config = replace(config, plateau_loss=REGRESSOR_PLATEAU_LOSS)
@@ -104,7 +109,21 @@ def train_regressor(
         xb, yb, wb = batch
         return (F.l1_loss(model(xb), yb, reduction="none") * wb).mean()
 
-    return _fit(regressor, data, loss_fn, config, state_path)
+    history = _fit(regressor, data, loss_fn, config, state_path)
+    starts = 1
+    while not min(history.val_loss, default=math.inf) < config.plateau_loss and starts < max_starts:
+        seed = config.seed + 7919 * starts
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for module in regressor.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+        if state_path is not None:
+            Path(state_path).unlink(missing_ok=True)  # the saved state is the failed start's
+        history = _fit(regressor, data, loss_fn, replace(config, seed=seed), state_path)
+        starts += 1
+    history.starts = starts
+    return history
 
 
 def regressor_targets(

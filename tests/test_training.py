@@ -29,7 +29,7 @@ def test_regressor_learns_normal_vs_known() -> None:
     torch.manual_seed(0)
     reg = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
     hist = train_regressor(reg, _blobs(64, True, 0), _blobs(64, False, 1), replace(CFG, epochs=30, patience=30))
-    assert hist.val_loss[-1] < hist.val_loss[0]
+    assert hist.val_loss[-1] < hist.val_loss[0] and hist.starts == 1
     with torch.no_grad():
         f_normal = reg(_blobs(32, True, 5)).mean()
         f_anom = reg(_blobs(32, False, 6)).mean()
@@ -104,6 +104,22 @@ def test_regressor_early_stopping_waits_while_it_still_outputs_a_constant() -> N
     stuck = replace(CFG, epochs=6, patience=2, lr=0.0)
     hist = train_regressor(stuck_regressor(), normal, anomalous, stuck)
     assert min(hist.val_loss) > 0.45 and len(hist.val_loss) == 6 and not hist.stopped_early
+    assert hist.starts == 3  # never learned: redone from fresh initialisations, then given up
     # with a plateau level no loss reaches (no guard), the same run stops after its patience
     hist = train_regressor(stuck_regressor(), normal, anomalous, replace(stuck, plateau_loss=float("inf")))
-    assert hist.stopped_early and len(hist.val_loss) == 3
+    assert hist.stopped_early and len(hist.val_loss) == 3 and hist.starts == 1
+
+
+def test_a_regressor_that_never_learned_is_started_again() -> None:
+    """All-zero convolutions give zero features and zero gradients: that start cannot learn.
+    The next start begins from a fresh initialisation and does."""
+    torch.manual_seed(0)
+    reg = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
+    with torch.no_grad():
+        for p in reg.features.parameters():
+            p.zero_()
+    normal, anomalous = _blobs(64, True, 0), _blobs(64, False, 1)
+    hist = train_regressor(reg, normal, anomalous, replace(CFG, epochs=30, patience=30))
+    assert hist.starts == 2 and min(hist.val_loss) < 0.45
+    with torch.no_grad():
+        assert reg(_blobs(16, True, 5)).mean() > reg(_blobs(16, False, 6)).mean() + 0.5

@@ -97,9 +97,12 @@ def run_sweep(
                                pseudo=pseudo, pseudo_share=s.pseudo_share)
         best = min(hist.val_loss, default=float("nan"))
         if not best < REGRESSOR_PLATEAU_LOSS:
-            say(f"warning: the regressor for {known!r} did not learn (best validation loss {best:.3f}; "
-                f"any constant output scores 0.5), so its f(x) and Grad-CAM carry little; "
-                f"try another --seed or more --reg-epochs")
+            say(f"warning: the regressor for {known!r} did not learn in {hist.starts} starts (best "
+                f"validation loss {best:.3f}; any constant output scores 0.5), so its f(x) and "
+                f"Grad-CAM carry little; try another --seed or more --reg-epochs")
+        elif hist.starts > 1:
+            say(f"  the regressor for {known!r} learned on start {hist.starts} (the earlier ones never "
+                f"left the constant-output plateau)")
         timings["reg_train"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device,
