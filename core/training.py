@@ -55,6 +55,7 @@ class TrainHistory:
     stopped_early: bool = False
     resumed_from_epoch: int = 0
     starts: int = 1  # regressor: fresh initialisations tried (a start that never learned is redone)
+    learned: bool = True  # regressor: the validation loss left the constant-output plateau
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,7 +101,8 @@ def train_regressor(
     that spent its patience on that plateau was once stopped there, untrained. A start that
     never gets below that level in all its epochs (seen once in a sweep: f(x) stayed
     constant for 30 epochs) is redone from a fresh initialisation, up to ``max_starts``
-    starts in all; ``history.starts`` says how many it took."""
+    starts in all; ``history.starts`` says how many it took, ``history.learned`` whether
+    the last one got there."""
     data = regressor_targets(normal, anomalies, pseudo, pseudo_share)
     if config.plateau_loss is None:
         config = replace(config, plateau_loss=REGRESSOR_PLATEAU_LOSS)
@@ -111,7 +113,7 @@ def train_regressor(
 
     history = _fit(regressor, data, loss_fn, config, state_path)
     starts = 1
-    while not min(history.val_loss, default=math.inf) < config.plateau_loss and starts < max_starts:
+    while _on_plateau(config, min(history.val_loss, default=math.inf)) and starts < max_starts:
         seed = config.seed + 7919 * starts
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -123,6 +125,7 @@ def train_regressor(
         history = _fit(regressor, data, loss_fn, replace(config, seed=seed), state_path)
         starts += 1
     history.starts = starts
+    history.learned = not _on_plateau(config, min(history.val_loss, default=math.inf))
     return history
 
 
@@ -142,7 +145,7 @@ def regressor_targets(
         groups.append((pseudo, 0.0, 0.5 * share))
     x = torch.cat([g for g, _, _ in groups])
     y = torch.cat([torch.full((len(g),), t) for g, t, _ in groups])
-    weights = torch.cat([torch.full((len(g),), share / max(len(g), 1)) for g, _, share in groups]) * len(y)
+    weights = torch.cat([torch.full((len(g),), weight / max(len(g), 1)) for g, _, weight in groups]) * len(y)
     return x, y, weights
 
 

@@ -101,9 +101,9 @@ def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path:
                "--vae-convs", "2", "--pseudo-anomalies", "0.5", "--pseudo-copies", "3", *FAST])
     err = capsys.readouterr().err
     assert rc == 0, err
-    n_normal = load_model(out).meta["data"]["splits"]["train"]["classes"]["pigeon"]
-    assert f"made {3 * n_normal} pseudo-anomalies from the normal training images (50%" in err
     model = load_model(out)
+    n_normal = model.meta["data"]["splits"]["train"]["classes"]["pigeon"]
+    assert f"made {3 * n_normal} pseudo-anomalies from the normal training images (50%" in err
     assert model.vae.config.convs_per_level == 2
     assert model.meta["train_config"]["pseudo_share"] == 0.5
     assert model.meta["train_config"]["pseudo_copies"] == 3

@@ -53,9 +53,8 @@ class SessionWriter:
         self._start_monotonic_ns = time.monotonic_ns()
         self._index_fd = -1
         self._dev_last_raw_us: int | None = None  # device time of the last frame as it came
-        self._dev_last_us: int | None = None  # ... and as it was written
-        self._dev_step_us = 1
-        self._dev_offset_us = 0
+        self._dev_step_us = 1  # the last forward step between frames
+        self._dev_offset_us = 0  # added to the incoming device time
 
     # -- creation --------------------------------------------------------------------
     @classmethod
@@ -130,15 +129,14 @@ class SessionWriter:
         """The frame's device time on the session's increasing time line (see the module doc)."""
         if raw is None:
             return None
-        raw = int(raw)
-        if self._dev_last_raw_us is not None and self._dev_last_us is not None:
-            if raw <= self._dev_last_raw_us:  # a loop or a seek in the source: continue the line
-                self._dev_offset_us = self._dev_last_us + self._dev_step_us - raw
+        raw, last = int(raw), self._dev_last_raw_us
+        if last is not None:
+            if raw <= last:  # a loop or a seek in the source: one step after the last frame written
+                self._dev_offset_us += last + self._dev_step_us - raw
             else:
-                self._dev_step_us = raw - self._dev_last_raw_us
+                self._dev_step_us = raw - last
         self._dev_last_raw_us = raw
-        self._dev_last_us = raw + self._dev_offset_us
-        return self._dev_last_us
+        return raw + self._dev_offset_us
 
     def _check(self, frame: DepthFrame) -> None:
         m = self.meta

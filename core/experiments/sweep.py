@@ -18,7 +18,7 @@ from core.device import place_model
 from core.metrics import auroc
 from core.models import VAE, Regressor, RegressorConfig, VAEConfig
 from core.scoring import SCORER_KEYS, reconstruct_with_loss, score_reconstructions
-from core.training import REGRESSOR_PLATEAU_LOSS, TrainConfig, train_regressor, train_vae
+from core.training import TrainConfig, train_regressor, train_vae
 
 Progress = Callable[[str], None]
 
@@ -95,8 +95,8 @@ def run_sweep(
         t0 = time.perf_counter()
         hist = train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i),
                                pseudo=pseudo, pseudo_share=s.pseudo_share)
-        best = min(hist.val_loss, default=float("nan"))
-        if not best < REGRESSOR_PLATEAU_LOSS:
+        if not hist.learned:
+            best = min(hist.val_loss, default=float("nan"))
             say(f"warning: the regressor for {known!r} did not learn in {hist.starts} starts (best "
                 f"validation loss {best:.3f}; any constant output scores 0.5), so its f(x) and "
                 f"Grad-CAM carry little; try another --seed or more --reg-epochs")
