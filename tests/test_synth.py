@@ -14,6 +14,7 @@ from core.cli.main import main
 from core.data.synth import (
     CLASSES,
     KINECT_NFOV_BINNED,
+    KINECT_NFOV_UNBINNED,
     RAISED_CLASSES,
     TRANSITION,
     SceneParams,
@@ -36,6 +37,7 @@ from core.data.synth import (
     write_session,
 )
 from core.data.synth.crop import crop_descriptors, metric_hand_crop
+from core.data.synth.raycast import depth_mode_name
 from core.data.synth.raycast import LABEL_ARM, LABEL_BODY, LABEL_HEAD, LABEL_LEFT_HAND, LABEL_RIGHT_HAND
 from core.data.synth.sensor import fov_mask
 from core.errors import DataError
@@ -75,6 +77,11 @@ def test_dtype_shape_unit_and_camera_parameters():
     # same field of view: the half-size image is the big one subsampled (up to edges)
     assert np.median(np.abs(ideal_small - ideal[::2, ::2])) < 1.0
     assert KINECT_NFOV_BINNED.fx == 252.0 and (KINECT_NFOV_BINNED.width, KINECT_NFOV_BINNED.height) == (320, 288)
+    # the unbinned mode is the binned one at twice the resolution, same field of view
+    assert scaled_camera(640, 576) == KINECT_NFOV_UNBINNED
+    assert scaled_camera(320, 288, KINECT_NFOV_UNBINNED) == KINECT_NFOV_BINNED
+    assert [depth_mode_name(k) for k in (KINECT_NFOV_UNBINNED, KINECT_NFOV_BINNED, scaled_camera(400, 360))] == [
+        "NFOV_UNBINNED", "NFOV_2X2BINNED", "400x360"]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -293,6 +300,7 @@ def test_cli_help(capsys):
         (["synth", "dataset", "OUT", "--frames-per-class", "many"], "not a whole number"),
         (["synth"], "required"),
         (["synth", "session", "OUT", "--seconds", "-2"], "positive"),
+        (["synth", "dataset", "OUT", "--depth-mode", "WFOV_UNBINNED"], "unknown depth mode"),
     ],
 )
 def test_cli_bad_arguments_exit_2(argv, message, capsys, tmp_path):
@@ -322,7 +330,23 @@ def test_cli_dataset_and_session(tmp_path, capsys):
     assert main(argv) == 0
     assert "frames/s" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "hands_down", "pigeon", "synth_subjects.json"]
-    assert main(["synth", "session", str(tmp_path / "s"), "--seconds", "0.2", "--workers", "1", "--script", "pigeon:1"]) == 0
+    # the CLI imitates the app's live depth mode unless told otherwise
+    assert json.loads((out / "dataset.json").read_text())["intrinsics"] == {
+        "fx": 504.0, "fy": 504.0, "cx": 320.0, "cy": 288.0, "width": 640, "height": 576}
+    assert cv2.imread(str(next((out / "pigeon").iterdir())), cv2.IMREAD_UNCHANGED).shape == (576, 640)
+    binned = tmp_path / "b"
+    assert main(argv[:2] + [str(binned)] + argv[3:] + ["--depth-mode", "nfov-2x2binned"]) == 0
+    assert json.loads((binned / "dataset.json").read_text())["intrinsics"]["width"] == 320
+    # --width scales the chosen mode's intrinsics (same field of view)
+    half = tmp_path / "h"
+    assert main(argv[:2] + [str(half)] + argv[3:] + ["--width", "160"]) == 0
+    assert json.loads((half / "dataset.json").read_text())["intrinsics"] == {
+        "fx": 126.0, "fy": 126.0, "cx": 80.0, "cy": 72.0, "width": 160, "height": 144}
+    capsys.readouterr()
+    assert main(["synth", "session", str(tmp_path / "s"), "--seconds", "0.2", "--workers", "1", "--script", "pigeon:1",
+                 "--depth-mode", "NFOV_2X2BINNED"]) == 0
     assert "6 frames" in capsys.readouterr().out
+    meta = SessionReader(tmp_path / "s").meta
+    assert meta.intrinsics == KINECT_NFOV_BINNED and meta.depth_mode == "NFOV_2X2BINNED (synthetic)"
     assert read_labels(tmp_path / "s") == ["pigeon"] * 6
     assert main(["synth", "session", str(tmp_path / "s"), "--seconds", "0.2", "--workers", "1"]) == 2  # exists

@@ -72,6 +72,15 @@ def test_train_writes_a_model_with_threshold_and_split(tiny_dataset: Path, tmp_p
     assert res["split"] == "test" and set(res["classes"]) == {"bar", "cross"}
     # evaluate on the held-out subjects repeats the numbers train printed for them
     assert res["auroc"]["spader"]["all"] == pytest.approx(ev["auroc"]["spader"]["all"], abs=1e-6)
+    capsys.readouterr()
+    # --max-per-class caps the files of each class (it used to be accepted and ignored here)
+    rc = main(["evaluate", "--model", str(out), "--data", str(tiny_dataset), "--normal", "pigeon", "--split", "all",
+               "--max-per-class", "5", "--out", str(tmp_path / "ev5"), "--workers", "1"])
+    printed = capsys.readouterr()
+    assert rc == 0 and "preprocessing 15 files" in printed.err and "(15 frames" in printed.out
+    rc = main(["evaluate", "--model", str(out), "--data", str(tiny_dataset), "--normal", "pigeon",
+               "--max-per-class", "0", "--out", str(tmp_path / "ev0"), "--workers", "1"])
+    assert rc == 2 and "--max-per-class must be at least 1" in capsys.readouterr().err
 
 
 def test_unknown_class_name_is_a_clear_error(tiny_dataset: Path, tmp_path: Path, capsys) -> None:

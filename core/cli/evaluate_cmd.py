@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from core.data.folders import load_preprocessed
     from core.device import pick_device
     from core.errors import DataError
-    from core.experiments.folders import evaluate_model
+    from core.experiments.folders import cap_per_class, evaluate_model
     from core.experiments.report import format_table, write_table_csv
     from core.pipeline import model_preprocess_config
 
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         items = [it for it in items if it.subject in set(held_out)]
         if not items:
             raise DataError("none of the model's held-out test subjects are in this data set: use --split all")
+    if args.max_per_class is not None:
+        items = cap_per_class(items, args.max_per_class, np.random.default_rng(args.seed))
     if args.normal not in {it.cls for it in items}:
         raise DataError(f"no '{args.normal}' files to evaluate")
     folder_args.say(f"preprocessing {len(items)} files")

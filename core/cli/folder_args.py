@@ -63,6 +63,10 @@ def open_data(args: argparse.Namespace):
     from core.data.folders import open_dataset
     from core.preprocess import PreprocessConfig
 
+    from core.errors import SpaderError
+
+    if args.max_per_class is not None and args.max_per_class < 1:
+        raise SpaderError("--max-per-class must be at least 1")
     ds = open_dataset(args.data, unit_mm=args.unit_mm, subject_pattern=args.subject_pattern)
     pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search,
                            smooth_px=checked_smooth_px(args) or 0.0)

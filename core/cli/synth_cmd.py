@@ -34,11 +34,23 @@ def _positive_float(text: str) -> float:
 
 
 def _add_camera(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("camera (default: Azure Kinect NFOV 2x2 binned, 320x288, f=252)")
+    g = p.add_argument_group("camera (default: Azure Kinect NFOV unbinned, 640x576, f=504: the app's live mode)")
+    g.add_argument("--depth-mode", default="NFOV_UNBINNED", type=_depth_mode, metavar="MODE",
+                   help="Azure Kinect depth mode to imitate: NFOV_UNBINNED (default) or NFOV_2X2BINNED "
+                   "(320x288, f=252, a quarter of the pixels)")
     g.add_argument("--width", type=_positive_int, help="image width; intrinsics scale with it unless given")
     g.add_argument("--height", type=_positive_int, help="image height")
     for name in ("fx", "fy", "cx", "cy"):
         g.add_argument(f"--{name}", type=float, help=f"intrinsic {name} in pixels")
+
+
+def _depth_mode(text: str) -> str:
+    from core.data.synth import SYNTH_DEPTH_MODES
+
+    key = text.upper().replace("-", "_").replace(" ", "_")
+    if key not in SYNTH_DEPTH_MODES:
+        raise argparse.ArgumentTypeError(f"unknown depth mode {text!r}; choose one of {', '.join(SYNTH_DEPTH_MODES)}")
+    return key
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,14 +95,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _camera(args: argparse.Namespace):
     from dataclasses import replace
 
-    from core.data.synth import KINECT_NFOV_BINNED, scaled_camera
+    from core.data.synth import SYNTH_DEPTH_MODES, scaled_camera
     from core.errors import DataError
 
-    cam = KINECT_NFOV_BINNED
+    cam = SYNTH_DEPTH_MODES[args.depth_mode]
     if args.width or args.height:
         w = args.width or round(cam.width * args.height / cam.height)
         h = args.height or round(cam.height * args.width / cam.width)
-        cam = scaled_camera(w, h)
+        cam = scaled_camera(w, h, cam)
     over = {k: getattr(args, k) for k in ("fx", "fy", "cx", "cy") if getattr(args, k) is not None}
     if any(not v > 0 for k, v in over.items() if k in ("fx", "fy")):
         raise DataError("--fx and --fy must be positive")

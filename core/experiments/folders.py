@@ -109,12 +109,7 @@ def prepare_splits(
     for name, items in (("train", split.train), ("val", split.val), ("test", split.test)):
         items = list(items)
         if cfg.max_per_class is not None:
-            capped = []
-            for c in sorted({it.cls for it in items}):
-                of_c = [it for it in items if it.cls == c]
-                idx = rng.permutation(len(of_c))[: cfg.max_per_class]
-                capped += [of_c[i] for i in sorted(idx)]
-            items = capped
+            items = cap_per_class(items, cfg.max_per_class, rng)
         say(f"preprocessing {len(items)} {name} files")
         x, pres = load_preprocessed(ds, items, pre, workers=cfg.workers)
         keep = np.array([p.has_hand for p in pres], bool)
@@ -126,6 +121,16 @@ def prepare_splits(
         if not (out.labels[name] == cfg.normal).any():
             raise DataError(f"the {name} split has no '{cfg.normal}' frames: add subjects or change the split fractions")
     return out
+
+
+def cap_per_class(items: list, n: int, rng: np.random.Generator) -> list:
+    """At most ``n`` items of each class, picked at random, in their original order."""
+    capped = []
+    for c in sorted({it.cls for it in items}):
+        of_c = [it for it in items if it.cls == c]
+        idx = rng.permutation(len(of_c))[:n]
+        capped += [of_c[i] for i in sorted(idx)]
+    return capped
 
 
 def fit_widths(widths: tuple[int, ...], size: int, halvings_per_layer: int, extra: int = 0) -> tuple[int, ...]:

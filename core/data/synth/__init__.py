@@ -19,7 +19,14 @@ from core.data.synth.poses import (
     interpolate_pose,
     sample_pose,
 )
-from core.data.synth.raycast import KINECT_NFOV_BINNED, LABEL_NAMES, RenderBuffers, raycast
+from core.data.synth.raycast import (
+    KINECT_NFOV_BINNED,
+    KINECT_NFOV_UNBINNED,
+    LABEL_NAMES,
+    SYNTH_DEPTH_MODES,
+    RenderBuffers,
+    raycast,
+)
 from core.data.synth.render import SceneParams, render_frame, render_ideal, sample_scene, scaled_camera
 from core.data.synth.scene import HandPose, Pose, Subject, build_scene, sample_subject
 from core.data.synth.sensor import SensorModel, apply_sensor, noise_sigma_mm
@@ -38,7 +45,7 @@ from core.data.synth.writer import dataset_frame, dataset_subject, write_dataset
 
 __all__ = [
     "CLASSES", "CLASS_DESCRIPTIONS", "NORMAL_CLASS", "RAISED_CLASSES", "DEFAULT_SCRIPT", "TRANSITION",
-    "KINECT_NFOV_BINNED", "LABEL_NAMES",
+    "KINECT_NFOV_BINNED", "KINECT_NFOV_UNBINNED", "SYNTH_DEPTH_MODES", "LABEL_NAMES",
     "Subject", "HandPose", "Pose", "SceneParams", "SensorModel", "RenderBuffers", "Timeline", "PigeonStream",
     "sample_subject", "sample_pose", "sample_scene", "interpolate_pose", "build_scene", "raycast",
     "render_ideal", "render_frame", "apply_sensor", "noise_sigma_mm", "scaled_camera",

@@ -30,8 +30,23 @@ LABEL_RIGHT_HAND = 7
 LABEL_LEFT_HAND = 8
 LABEL_NAMES = ("none", "wall", "floor", "chair", "body", "head", "arm", "right_hand", "left_hand")
 
-# Azure Kinect NFOV 2x2 binned (320x288), nominal intrinsics.
+# Azure Kinect NFOV 2x2 binned (320x288), nominal intrinsics: the library's default (small
+# frames keep tests and previews fast).
 KINECT_NFOV_BINNED = Intrinsics(fx=252.0, fy=252.0, cx=160.0, cy=144.0, width=320, height=288)
+# NFOV unbinned (640x576), the same field of view: the app's live default mode, and what
+# `spader synth` renders unless told otherwise (about 2 mm per pixel at 1 m, so a gap between
+# spread fingers spans pixels instead of one).
+KINECT_NFOV_UNBINNED = Intrinsics(fx=504.0, fy=504.0, cx=320.0, cy=288.0, width=640, height=576)
+# the Kinect depth modes (capture's names) that the generator can imitate
+SYNTH_DEPTH_MODES: dict[str, Intrinsics] = {"NFOV_UNBINNED": KINECT_NFOV_UNBINNED, "NFOV_2X2BINNED": KINECT_NFOV_BINNED}
+
+
+def depth_mode_name(camera: Intrinsics) -> str:
+    """The Kinect mode a camera imitates ("NFOV_UNBINNED"), or its size ("400x360") for any other."""
+    for name, k in SYNTH_DEPTH_MODES.items():
+        if k == camera:
+            return name
+    return f"{camera.width}x{camera.height}"
 
 
 class Primitives:
@@ -255,10 +270,13 @@ def raycast(prims: Primitives, K: Intrinsics) -> RenderBuffers:
         commit(sl, *intersect[kind](a_full[sl], b_full[sl], dd_full[sl], *args), lab)
 
     for p0, n, lab in prims.planes:
+        # whole-frame arrays, updated in place: no gather and scatter through a mask
         nd = n[0] * a_full + n[1] * b_full + n[2]
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (n @ p0) / nd
-        mask = np.isfinite(t) & (t > 0)
-        commit((slice(None), slice(None)), mask, t[mask], np.abs(nd[mask]) / np.sqrt(dd_full[mask]), lab)
+            upd = (t > 0) & (t < depth)  # false for nan and inf: a finite hit in front of the camera
+        depth[upd] = t[upd]
+        cos[upd] = np.abs(nd[upd]) / np.sqrt(dd_full[upd])
+        label[upd] = lab
 
     return RenderBuffers(depth=depth, cos=np.clip(cos, 0.0, 1.0), label=label)

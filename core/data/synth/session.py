@@ -23,7 +23,7 @@ import numpy as np
 
 from capture.frame import DepthFrame, Intrinsics
 from core.data.synth.poses import CLASSES, interpolate_pose, sample_pose
-from core.data.synth.raycast import KINECT_NFOV_BINNED
+from core.data.synth.raycast import KINECT_NFOV_BINNED, depth_mode_name
 from core.data.synth.render import SceneParams, render_frame
 from core.data.synth.scene import LEFT, RIGHT, Pose, Subject, sample_subject
 from core.errors import DataError
@@ -242,7 +242,7 @@ def write_session(
     labels = [stream.label(i) for i in range(n)]
     meta = SessionMeta(
         sensor="synthetic",
-        depth_mode="NFOV_2X2BINNED (synthetic)",
+        depth_mode=f"{depth_mode_name(camera)} (synthetic)",
         unit_mm=1.0,
         fps=float(fps),
         intrinsics=camera,
