@@ -61,9 +61,8 @@ def checked_smooth_px(args: argparse.Namespace) -> float | None:
 
 def open_data(args: argparse.Namespace):
     from core.data.folders import open_dataset
-    from core.preprocess import PreprocessConfig
-
     from core.errors import SpaderError
+    from core.preprocess import PreprocessConfig
 
     if args.max_per_class is not None and args.max_per_class < 1:
         raise SpaderError("--max-per-class must be at least 1")
