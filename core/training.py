@@ -111,9 +111,12 @@ def train_regressor(
         xb, yb, wb = batch
         return (F.l1_loss(model(xb), yb, reduction="none") * wb).mean()
 
+    def stuck(h: TrainHistory) -> bool:
+        return _on_plateau(config, min(h.val_loss, default=math.inf))
+
     history = _fit(regressor, data, loss_fn, config, state_path)
     starts = 1
-    while _on_plateau(config, min(history.val_loss, default=math.inf)) and starts < max_starts:
+    while stuck(history) and starts < max_starts:
         seed = config.seed + 7919 * starts
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -125,7 +128,7 @@ def train_regressor(
         history = _fit(regressor, data, loss_fn, replace(config, seed=seed), state_path)
         starts += 1
     history.starts = starts
-    history.learned = not _on_plateau(config, min(history.val_loss, default=math.inf))
+    history.learned = not stuck(history)
     return history
 
 

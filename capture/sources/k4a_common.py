@@ -18,9 +18,14 @@ FPS_VALUES = (5, 15, 30)
 SENSOR_NAME = "Azure Kinect"
 
 
+def depth_mode_key(mode: str) -> str:
+    """A depth mode name as typed ("nfov-unbinned") in its canonical spelling ("NFOV_UNBINNED")."""
+    return mode.upper().replace("-", "_").replace(" ", "_")
+
+
 def check_depth_mode(mode: str, fps: int | None) -> tuple[str, int]:
     """Validate a depth mode name and fps; default fps is the mode's highest."""
-    key = mode.upper().replace("-", "_").replace(" ", "_")
+    key = depth_mode_key(mode)
     if key not in DEPTH_MODES:
         raise CaptureError(f"unknown Azure Kinect depth mode {mode!r}; choose one of {', '.join(DEPTH_MODES)}")
     top = DEPTH_MODES[key][2]

@@ -45,9 +45,10 @@ def _add_camera(p: argparse.ArgumentParser) -> None:
 
 
 def _depth_mode(text: str) -> str:
+    from capture.sources.k4a_common import depth_mode_key
     from core.data.synth import SYNTH_DEPTH_MODES
 
-    key = text.upper().replace("-", "_").replace(" ", "_")
+    key = depth_mode_key(text)
     if key not in SYNTH_DEPTH_MODES:
         raise argparse.ArgumentTypeError(f"unknown depth mode {text!r}; choose one of {', '.join(SYNTH_DEPTH_MODES)}")
     return key

@@ -57,8 +57,8 @@ class FolderTrainConfig:
     # with one known class they keep f(x) from ranking unseen anomalies above the normal pose
     # (hands_down known on runs/synth-big: CNN-Reg 0.468 -> 0.919, SPADER 0.720 -> 0.925)
     pseudo_share: float = 0.8
-    # damaged copies per normal frame; 2 did not lift the one-known sweep on runs/synth-big
-    # (see the README) and takes about 1.3x the regressor's training time
+    # damaged copies per normal frame; 2 did not lift the one-known sweep on runs/synth-big or
+    # runs/synth-hd (see the README) and takes about 1.3x the regressor's training time
     pseudo_copies: int = 1
     device: str = "auto"
     workers: int = 2
