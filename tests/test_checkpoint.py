@@ -166,3 +166,23 @@ def test_bundled_default_model_still_loads() -> None:
     with torch.no_grad():
         out = model.vae.reconstruct(torch.rand(1, 1, 128, 128), m=2)
     assert out.shape == (1, 2, 1, 128, 128)
+
+
+def test_an_ensemble_regressor_round_trips_and_single_ones_keep_the_old_header(tmp_path: Path) -> None:
+    from core.models import Regressor
+    from core.models.regressor import RegressorConfig as Cfg
+
+    torch.manual_seed(0)
+    members = [Regressor(Cfg(input_size=32, widths=(4, 8))) for _ in range(3)]
+    model = _small()
+    model.regressor = Regressor.from_members(members)
+    loaded = load_model(save_model(model, tmp_path / "ens.safetensors"))
+    assert loaded.regressor.config.members == 3
+    assert read_header(tmp_path / "ens.safetensors")["regressor"]["members"] == 3
+    x = torch.rand(3, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.regressor(x), torch.stack([m(x) for m in members]).mean(dim=0))
+    # one regressor is written as before the setting existed, so older versions read it
+    save_model(_small(), tmp_path / "one.safetensors")
+    assert "members" not in read_header(tmp_path / "one.safetensors")["regressor"]
+    assert load_model(tmp_path / "one.safetensors").regressor.config.members == 1

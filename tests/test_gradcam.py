@@ -66,3 +66,34 @@ def test_works_in_inference_mode() -> None:
     with torch.inference_mode():
         _, cam = gradcam(model, torch.rand(2, 1, 48, 48))
     assert torch.isfinite(cam).all()
+
+
+def test_an_ensemble_is_one_network_whose_output_and_cam_are_the_members_means() -> None:
+    members = [_model(seed=s) for s in range(3)]
+    ensemble = Regressor.from_members(members)
+    assert ensemble.config.members == 3 and ensemble.config.widths == members[0].config.widths
+    x = torch.rand(5, 1, 48, 48)
+    ys, cams = zip(*(gradcam(m, x) for m in members))
+    y, cam = gradcam(ensemble, x, method="fast")
+    torch.testing.assert_close(y, torch.stack(ys).mean(dim=0), rtol=0, atol=1e-6)
+    torch.testing.assert_close(cam, torch.stack(cams).mean(dim=0), rtol=1e-5, atol=1e-7)
+    _, cam_auto = gradcam(ensemble, x, method="autograd")
+    torch.testing.assert_close(cam_auto, cam, rtol=1e-5, atol=1e-7)
+    # the towers are independent: changing one member's weights moves only its share
+    with torch.no_grad():
+        members[1].head.fc.bias.add_(3.0)
+    torch.testing.assert_close(Regressor.from_members(members)(x), y + 1.0, rtol=0, atol=1e-5)
+
+
+def test_ensembles_are_made_only_of_like_single_plain_regressors() -> None:
+    with pytest.raises(ValueError, match="members"):
+        Regressor.from_members([])
+    with pytest.raises(ValueError, match="one configuration"):
+        Regressor.from_members([_model(), Regressor(RegressorConfig(input_size=48, widths=(8, 16)))])
+    with pytest.raises(ValueError, match="one configuration"):
+        Regressor.from_members([_model("resnet"), _model("resnet")])
+    with pytest.raises(ValueError, match="plain kind"):
+        RegressorConfig(kind="resnet", members=2)
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="members"):
+            RegressorConfig(members=bad)

@@ -42,3 +42,25 @@ def test_a_regressor_that_learned_brings_no_warning() -> None:
     said: list[str] = []
     run_sweep(normal, known, test_x, _settings(reg_lr=1e-2), progress=said.append)
     assert not [m for m in said if m.startswith("warning:")]
+
+
+def test_an_ensemble_keeps_the_single_regressor_as_its_first_member() -> None:
+    from dataclasses import replace
+
+    normal, known, test_x = _data()
+    base = replace(_settings(reg_lr=1e-2), pseudo_share=0.5)
+    single = run_sweep(normal, known, test_x, base)
+    said: list[str] = []
+    ens = run_sweep(normal, known, test_x, replace(base, regressor=replace(base.regressor, members=2)),
+                    progress=said.append)
+    one, two = single.regressors["blank"], ens.regressors["blank"]
+    assert two.config.members == 2 and one.config.members == 1
+    width = one.features[0].weight.shape[0]
+    # member 1 is the regressor a single run trains (same seeds); member 2 is another one
+    torch.testing.assert_close(two.features[0].weight[:width], one.features[0].weight)
+    assert not torch.allclose(two.features[0].weight[width:], one.features[0].weight)
+    with torch.no_grad():
+        first_member_out = two.head.fc.weight[0, : one.head.fc.weight.shape[1]] * 2
+    torch.testing.assert_close(first_member_out, one.head.fc.weight[0])
+    assert any("'blank'" in m and "2 members" in m for m in said)
+    assert sum("pseudo-anomalies" in m for m in said) == 1

@@ -11,6 +11,7 @@ import pytest
 
 from core.checkpoint import load_model
 from core.cli.main import main
+from core.metrics import auroc
 from core.scoring import SCORER_KEYS
 
 
@@ -102,12 +103,18 @@ def test_experiment_folders_sweeps_the_known_choices(tiny_dataset: Path, tmp_pat
     # the class that was known is never reported as unknown for that choice
     assert "bar" not in res["unknown_classes"]["spader"]["bar"]
     assert "cross" in res["unknown_classes"]["spader"]["bar"]
+    # the per-frame scores behind the table come with it
+    with np.load(tmp_path / "scores.npz") as z:
+        labels = z["labels"]
+        assert set(labels) == {"pigeon", "bar", "cross"}
+        assert auroc(z["cross.spader"], labels == "pigeon") == pytest.approx(res["all_anomalies"]["spader"]["cross"])
 
 
 def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "m.safetensors"
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
-               "--vae-convs", "2", "--pseudo-anomalies", "0.5", "--pseudo-copies", "3", *FAST])
+               "--vae-convs", "2", "--pseudo-anomalies", "0.5", "--pseudo-copies", "3", "--reg-members", "2",
+               *FAST])
     err = capsys.readouterr().err
     assert rc == 0, err
     model = load_model(out)
@@ -116,11 +123,12 @@ def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path:
     assert model.vae.config.convs_per_level == 2
     assert model.meta["train_config"]["pseudo_share"] == 0.5
     assert model.meta["train_config"]["pseudo_copies"] == 3
+    assert model.regressor.config.members == 2 and model.meta["train_config"]["reg_members"] == 2
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                "--out", str(tmp_path / "paper.safetensors"), "--pseudo-anomalies", "0", *FAST])
     assert rc == 0 and "pseudo-anomalies" not in capsys.readouterr().err
     for bad in (["--pseudo-anomalies", "1"], ["--pseudo-anomalies", "-0.1"], ["--vae-convs", "0"],
-                ["--pseudo-copies", "0"]):
+                ["--pseudo-copies", "0"], ["--reg-members", "0"]):
         rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                    "--out", str(tmp_path / "x.safetensors"), *bad, *FAST])
         assert rc == 2

@@ -44,6 +44,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                         f"default {FolderTrainConfig.pseudo_share:g}, 0 = known classes only, as in the paper")
     p.add_argument("--pseudo-copies", type=int, default=FolderTrainConfig.pseudo_copies, metavar="N",
                    help=f"damaged copies of every normal training frame (default {FolderTrainConfig.pseudo_copies})")
+    p.add_argument("--reg-members", type=int, default=FolderTrainConfig.reg_members, metavar="K",
+                   help="regressors trained with their own seeds and pseudo-anomalies and averaged "
+                        f"into one (f(x) and Grad-CAM are the members' means; default {FolderTrainConfig.reg_members})")
     p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
                    help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
@@ -81,12 +84,15 @@ def train_config(args: argparse.Namespace, known: list[str]):
         raise SpaderError("--pseudo-anomalies must be a share from 0 (off) to below 1")
     if args.pseudo_copies < 1:
         raise SpaderError("--pseudo-copies must be at least 1")
+    if args.reg_members < 1:
+        raise SpaderError("--reg-members must be at least 1")
     return FolderTrainConfig(
         normal=args.normal, known=tuple(known), seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, vae_epochs=args.vae_epochs, reg_epochs=args.reg_epochs,
         batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
         max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
         pseudo_share=args.pseudo_anomalies, pseudo_copies=args.pseudo_copies,
+        reg_members=args.reg_members,
     )
 
 
@@ -103,6 +109,8 @@ def command_line(args: argparse.Namespace | None = None) -> str:
 
 
 def run_folder_sweep(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from core.experiments.folders import prepare_splits, run_known_sweep
     from core.experiments.report import format_table, write_table_csv
 
@@ -134,5 +142,8 @@ def run_folder_sweep(args: argparse.Namespace) -> int:
         **table.to_dict(),
     }
     (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}/table.csv, unknown_classes.csv, result.json")
+    # every test frame's scores, so other combinations can be measured without retraining
+    np.savez_compressed(args.out / "scores.npz", labels=prepared.labels["test"],
+                        **{f"{k}.{s}": outcome.scores[k][s] for k in cols for s in SCORER_KEYS})
+    print(f"wrote {args.out}/table.csv, unknown_classes.csv, result.json, scores.npz")
     return 0

@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"name:        {model.name}")
     print(f"input size:  {model.input_size}x{model.input_size}")
     print(f"VAE:         widths {list(model.vae.config.widths)}, latent {model.vae.config.latent_dim}, {n_vae:,} parameters")
-    print(f"regressor:   {model.regressor.config.kind}, widths {list(model.regressor.config.widths)}, {n_reg:,} parameters")
+    rc = model.regressor.config
+    members = f", {rc.members} members averaged" if rc.members > 1 else ""
+    print(f"regressor:   {rc.kind}, widths {list(rc.widths)}{members}, {n_reg:,} parameters")
     thr = model.threshold
     print(f"threshold:   {'not set' if thr is None else f'{thr:.4f}'}")
     for key in ("classes", "normal_class", "known_classes", "preprocess", "data", "seed", "command",

@@ -21,6 +21,7 @@ from core.scoring import SCORER_KEYS, reconstruct_with_loss, score_reconstructio
 from core.training import TrainConfig, train_regressor, train_vae
 
 Progress = Callable[[str], None]
+MEMBER_SEED_STEP = 1000  # seeds of ensemble member j: the single regressor's + 1000 * j
 
 
 @dataclass(frozen=True)
@@ -80,29 +81,32 @@ def run_sweep(
     recons, losses = reconstruct_dataset(vae, test_x, m=s.m, seed=s.seed, batch=s.batch)
     timings["scoring"] += time.perf_counter() - t0
     out = SweepOutcome(vae=vae, timings=timings)
-    pseudo = None
-    if s.pseudo_share > 0:
-        from core.pseudo_anomalies import make_pseudo_anomalies
-
-        pseudo = make_pseudo_anomalies(normal_train, copies=s.pseudo_copies, seed=s.seed,
-                                       smooth_px=s.pseudo_smooth_px)
-        say(f"made {len(pseudo)} pseudo-anomalies from the normal training images "
-            f"({s.pseudo_share:.0%} of the regressor's anomalous side)")
+    # member 0 keeps the seeds a single regressor always had; each other member draws its
+    # own initialisation, batch order and pseudo-anomalies
+    pseudo = [_pseudo_anomalies(normal_train, s, s.seed + MEMBER_SEED_STEP * j, say if j == 0 else None)
+              for j in range(s.regressor.members)]
     for i, (known, x_known) in enumerate(known_train.items()):
-        torch.manual_seed(s.seed + 1 + i)
-        reg = Regressor(s.regressor)
-        say(f"training the regressor: normal vs known anomaly {known!r} ({len(x_known)} images)")
+        say(f"training the regressor: normal vs known anomaly {known!r} ({len(x_known)} images)"
+            + (f", {s.regressor.members} members" if s.regressor.members > 1 else ""))
         t0 = time.perf_counter()
-        hist = train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=s.seed + 1 + i),
-                               pseudo=pseudo, pseudo_share=s.pseudo_share)
-        if not hist.learned:
-            best = min(hist.val_loss, default=float("nan"))
-            say(f"warning: the regressor for {known!r} did not learn in {hist.starts} starts (best "
-                f"validation loss {best:.3f}; any constant output scores 0.5), so its f(x) and "
-                f"Grad-CAM carry little; try another --seed or more --reg-epochs")
-        elif hist.starts > 1:
-            say(f"  the regressor for {known!r} learned on start {hist.starts} (the earlier ones never "
-                f"left the constant-output plateau)")
+        members = []
+        for j in range(s.regressor.members):
+            seed = s.seed + 1 + i + MEMBER_SEED_STEP * j
+            torch.manual_seed(seed)
+            reg = Regressor(s.regressor.member())
+            hist = train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=seed),
+                                   pseudo=pseudo[j], pseudo_share=s.pseudo_share)
+            name = repr(known) if s.regressor.members == 1 else f"{known!r} member {j + 1}"
+            if not hist.learned:
+                best = min(hist.val_loss, default=float("nan"))
+                say(f"warning: the regressor for {name} did not learn in {hist.starts} starts (best "
+                    f"validation loss {best:.3f}; any constant output scores 0.5), so its f(x) and "
+                    f"Grad-CAM carry little; try another --seed or more --reg-epochs")
+            elif hist.starts > 1:
+                say(f"  the regressor for {name} learned on start {hist.starts} (the earlier ones never "
+                    f"left the constant-output plateau)")
+            members.append(reg)
+        reg = members[0] if len(members) == 1 else Regressor.from_members(members)
         timings["reg_train"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device,
@@ -110,6 +114,18 @@ def run_sweep(
         timings["scoring"] += time.perf_counter() - t0
         out.regressors[known] = reg
     return out
+
+
+def _pseudo_anomalies(normal: torch.Tensor, s: SweepSettings, seed: int, say: Progress | None) -> torch.Tensor | None:
+    if s.pseudo_share <= 0:
+        return None
+    from core.pseudo_anomalies import make_pseudo_anomalies
+
+    pseudo = make_pseudo_anomalies(normal, copies=s.pseudo_copies, seed=seed, smooth_px=s.pseudo_smooth_px)
+    if say is not None:
+        say(f"made {len(pseudo)} pseudo-anomalies from the normal training images "
+            f"({s.pseudo_share:.0%} of the regressor's anomalous side)")
+    return pseudo
 
 
 def reconstruct_dataset(

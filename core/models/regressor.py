@@ -3,11 +3,19 @@
 The network is ``features`` (conv blocks ending in an activation: Grad-CAM's layer A)
 followed by ``head`` = global average pool + linear. With that head dy/dA is constant,
 so Grad-CAM needs no backward pass (see core.gradcam).
+
+``members`` > 1 makes an ensemble that is still one network of that shape: K towers side by
+side as grouped convolutions (tower k owns channel group k of every layer), and a head
+whose weights are the members' heads divided by K. So f(x) is the mean of the members'
+outputs, and Grad-CAM on the concatenated last layer is exactly the mean of the members'
+Grad-CAMs (signed, before Abs/ReLU): the SPADER formula applies to it unchanged. Members
+are trained one at a time (``from_members``); their disagreement on frames unlike any
+training frame is what the mean averages away.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -19,9 +27,23 @@ class RegressorConfig:
     in_channels: int = 1
     widths: tuple[int, ...] = (16, 32, 64)  # one conv block per entry
     kind: str = "plain"  # "plain" (conv-ReLU-maxpool) or "resnet" (residual blocks)
+    members: int = 1  # towers averaged (plain kind only); files without the key hold one
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.members, int) or self.members < 1:
+            raise ValueError(f"members must be a whole number of at least 1, got {self.members!r}")
+        if self.members > 1 and self.kind != "plain":
+            raise ValueError("an ensemble of regressors (members > 1) needs the plain kind")
+
+    def member(self) -> "RegressorConfig":
+        """The configuration of one tower of this ensemble."""
+        return replace(self, members=1)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["members"] == 1:  # one regressor: files that older versions can still read
+            del d["members"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RegressorConfig":
@@ -52,26 +74,58 @@ class _ResBlock(nn.Module):
         return self.act(self.conv2(h) + self.skip(x))
 
 
+class _Towers(nn.Sequential):
+    """The conv stack of an ensemble: grouped convolutions, run in channels-last layout
+    (on CPU that halves their time: 76 -> 37 ms for 3 towers on 6 images of 128 px, one
+    thread, against 26 ms for a single tower)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous(memory_format=torch.channels_last))
+
+
 class Regressor(nn.Module):
     """f(x) in roughly [0, 1]: higher = more normal."""
 
     def __init__(self, config: RegressorConfig = RegressorConfig()) -> None:
         super().__init__()
         self.config = config
+        k = config.members
         layers: list[nn.Module] = []
         ch = config.in_channels
         for i, w in enumerate(config.widths):
             if config.kind == "resnet":
                 layers.append(_ResBlock(ch, w))
             elif config.kind == "plain":
-                layers += [nn.Conv2d(ch, w, 3, padding=1), nn.ReLU()]
+                # the input is shared by every tower; after it, tower k sees only its own group
+                layers += [nn.Conv2d(ch * (k if i else 1), w * k, 3, padding=1, groups=k if i else 1), nn.ReLU()]
                 if i + 1 < len(config.widths):  # keep the last map at the highest resolution
                     layers.append(nn.MaxPool2d(2))
             else:
                 raise ValueError(f"unknown regressor kind {config.kind!r} (plain, resnet)")
             ch = w
-        self.features = nn.Sequential(*layers)
-        self.head = GapLinearHead(ch)
+        self.features = nn.Sequential(*layers) if k == 1 else _Towers(*layers)
+        self.head = GapLinearHead(ch * k)
+        if k > 1:
+            self.features.to(memory_format=torch.channels_last)
+
+    @classmethod
+    def from_members(cls, members: list["Regressor"]) -> "Regressor":
+        """One network whose output is the mean of the trained single-tower ``members``."""
+        if not members:
+            raise ValueError("an ensemble needs at least one of its members")
+        base = members[0].config
+        if any(m.config != base for m in members) or base.members != 1 or base.kind != "plain":
+            raise ValueError("ensemble members must be single plain regressors of one configuration")
+        k = len(members)
+        out = cls(replace(base, members=k))
+        with torch.no_grad():
+            for i, layer in enumerate(out.features):
+                if isinstance(layer, nn.Conv2d):
+                    layer.weight.copy_(torch.cat([m.features[i].weight for m in members]))
+                    layer.bias.copy_(torch.cat([m.features[i].bias for m in members]))
+            out.head.fc.weight.copy_(torch.cat([m.head.fc.weight for m in members], dim=1) / k)
+            out.head.fc.bias.copy_(torch.stack([m.head.fc.bias for m in members]).mean(dim=0))
+        return out.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
