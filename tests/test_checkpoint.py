@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from core.checkpoint import build_model, load_model, read_header, save_model
 from core.errors import ModelFileError
-from core.models import RegressorConfig, VAEConfig
+from core.models import Regressor, RegressorConfig, VAEConfig
 
 
 def _small(**meta):
@@ -169,11 +169,8 @@ def test_bundled_default_model_still_loads() -> None:
 
 
 def test_an_ensemble_regressor_round_trips_and_single_ones_keep_the_old_header(tmp_path: Path) -> None:
-    from core.models import Regressor
-    from core.models.regressor import RegressorConfig as Cfg
-
     torch.manual_seed(0)
-    members = [Regressor(Cfg(input_size=32, widths=(4, 8))) for _ in range(3)]
+    members = [Regressor(RegressorConfig(input_size=32, widths=(4, 8))) for _ in range(3)]
     model = _small()
     model.regressor = Regressor.from_members(members)
     loaded = load_model(save_model(model, tmp_path / "ens.safetensors"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from core.experiments.sweep import SweepSettings, run_sweep
@@ -45,8 +47,6 @@ def test_a_regressor_that_learned_brings_no_warning() -> None:
 
 
 def test_an_ensemble_keeps_the_single_regressor_as_its_first_member() -> None:
-    from dataclasses import replace
-
     normal, known, test_x = _data()
     base = replace(_settings(reg_lr=1e-2), pseudo_share=0.5)
     single = run_sweep(normal, known, test_x, base)
