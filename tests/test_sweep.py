@@ -1,4 +1,5 @@
-"""The one-known sweep: says so when a regressor never left the constant-output plateau."""
+"""The one-known sweep: says so when a regressor never left the constant-output plateau; an
+ensemble of regressors keeps the single regressor as its first member."""
 
 from __future__ import annotations
 
