@@ -43,6 +43,7 @@ from app.settings import AppSettings
 from app.views.depth_view import OVERLAYS, CropView, DepthView
 from app.views.score_plot import ScorePlot
 from app.views.verdict_panel import Banner, TransportBar, VerdictPanel
+from core.data.folders import folder_unit_mm
 
 DISCLAIMER = "Research software, not a medical device: the verdict is no diagnosis."
 
@@ -487,6 +488,13 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot open the recording", f"{p}\n\nThere is no such file or folder.")
             return False
         if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:
+            unit_mm = folder_unit_mm(p)  # a data set's class folder says its unit: no need to ask
+        if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:
+            if dialogs.NON_INTERACTIVE:  # a benchmark run has nobody to answer the dialog
+                dialogs.show_error(self, "Cannot open the image folder",
+                                   f"{p}\n\nIts depth unit is unknown: add a dataset.json with unit_mm "
+                                   "(see docs/dataset-format.md) or open it from the File menu.")
+                return False
             dlg = dialogs.ImageFolderDialog(self, str(p))
             if not dlg.exec():
                 return False

@@ -75,6 +75,12 @@ def build_model(vae_config: VAEConfig, reg_config: RegressorConfig, **meta: Any)
     return SpaderModel(VAE(vae_config), Regressor(reg_config), dict(meta))
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_model(model: SpaderModel, path: str | Path) -> Path:
     """Write atomically (temp file + rename), so a crash never leaves half a model."""
     path = Path(path)
@@ -96,6 +102,9 @@ def save_model(model: SpaderModel, path: str | Path) -> Path:
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": json.dumps(meta)}
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=header)
+    # safetensors creates its file readable by the owner only; a model is shared like any
+    # document (trained by one account, screened with by another), so the umask decides
+    os.chmod(tmp, 0o666 & ~_current_umask())
     os.replace(tmp, path)
     model.meta = meta
     return path

@@ -3,7 +3,9 @@ overlays, the threshold, shortcuts, settings, errors (pytest-qt, offscreen)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,3 +259,28 @@ def test_status_bar_and_benchmark_counters(make_window, qtbot, small_session):
     win._update_status()
     assert win.status_labels["display"].text().startswith("display")
     assert "tiny-test" in win.status_labels["model"].text()
+
+
+def _depth_pngs(folder: Path, n: int = 4) -> None:
+    import cv2
+
+    folder.mkdir(parents=True)
+    for i in range(n):
+        img = np.full((96, 96), 2000, np.uint16)
+        img[30:60, 30:60] = 900
+        cv2.imwrite(str(folder / f"s0000_{i:05d}.png"), img)
+
+
+def test_a_data_sets_class_folder_opens_without_asking_its_unit(make_window, qtbot, tmp_path, dialogs_seen, monkeypatch):
+    """The data set's dataset.json gives the unit; a folder with none, where nobody can
+    answer the unit dialog (a --benchmark run), fails with a message instead of hanging."""
+    from app import dialogs
+
+    monkeypatch.setattr(dialogs, "NON_INTERACTIVE", True)
+    _depth_pngs(tmp_path / "ds" / "pigeon")
+    (tmp_path / "ds" / "dataset.json").write_text(json.dumps({"unit_mm": 1.0}))
+    _depth_pngs(tmp_path / "loose")
+    win, ctrl, _ = make_window()
+    assert not win.open_recording(tmp_path / "loose")
+    assert win.open_recording(tmp_path / "ds" / "pigeon")
+    qtbot.waitUntil(lambda: win.depth_view.frames_drawn >= 1, timeout=10000)

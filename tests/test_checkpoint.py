@@ -51,6 +51,19 @@ def test_file_is_plain_safetensors_not_a_pickle(tmp_path: Path) -> None:
     assert all(k.startswith(("vae.", "regressor.")) for k in load_file(str(path)))
 
 
+def test_saved_file_is_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    """safetensors alone writes owner-only files; a model trained by one account must open
+    in another (the clinician's), like any file the user saves."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = save_model(_small(), tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not found"):
         load_model(tmp_path / "nope.safetensors")

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.checkpoint import load_model
+from core.checkpoint import load_model, save_model
 from core.cli.main import main
 from core.metrics import auroc
 from core.scoring import SCORER_KEYS
@@ -79,6 +79,20 @@ def test_train_writes_a_model_with_threshold_and_split(tiny_dataset: Path, tmp_p
                "--max-per-class", "5", "--out", str(tmp_path / "ev5"), "--workers", "1"])
     printed = capsys.readouterr()
     assert rc == 0 and "preprocessing 15 files" in printed.err and "(15 frames" in printed.out
+    # --split val: the validation subjects the model file records (8 files x 3 classes each)
+    rc = main(["evaluate", "--model", str(out), "--data", str(tiny_dataset), "--normal", "pigeon", "--split", "val",
+               "--out", str(tmp_path / "evv"), "--workers", "1"])
+    printed = capsys.readouterr()
+    n_val = 24 * len(meta["split"]["val_subjects"])
+    assert rc == 0 and f"preprocessing {n_val} files" in printed.err
+    assert json.loads((tmp_path / "evv" / "result.json").read_text())["split"] == "val"
+    no_split = load_model(out)
+    del no_split.meta["split"]
+    save_model(no_split, tmp_path / "no-split.safetensors")
+    rc = main(["evaluate", "--model", str(tmp_path / "no-split.safetensors"), "--data", str(tiny_dataset),
+               "--normal", "pigeon", "--split", "val", "--out", str(tmp_path / "evn"), "--workers", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "records no validation subjects" in err and "Traceback" not in err
     rc = main(["evaluate", "--model", str(out), "--data", str(tiny_dataset), "--normal", "pigeon",
                "--max-per-class", "0", "--out", str(tmp_path / "ev0"), "--workers", "1"])
     assert rc == 2 and "--max-per-class must be at least 1" in capsys.readouterr().err
@@ -94,7 +108,7 @@ def test_unknown_class_name_is_a_clear_error(tiny_dataset: Path, tmp_path: Path,
 
 def test_experiment_folders_sweeps_the_known_choices(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
     rc = main(["experiment", "folders", "--data", str(tiny_dataset), "--normal", "pigeon",
-               "--known-each", "bar", "cross", "--out", str(tmp_path), *FAST])
+               "--known-each", "bar", "cross", "--out", str(tmp_path), "--save-models", *FAST])
     assert rc == 0, capsys.readouterr().err
     res = json.loads((tmp_path / "result.json").read_text())
     assert res["known_choices"] == ["bar", "cross"]
@@ -108,6 +122,17 @@ def test_experiment_folders_sweeps_the_known_choices(tiny_dataset: Path, tmp_pat
         labels = z["labels"]
         assert set(labels) == {"pigeon", "bar", "cross"}
         assert auroc(z["cross.spader"], labels == "pigeon") == pytest.approx(res["all_anomalies"]["spader"]["cross"])
+    # --save-models: each choice's model, which `spader evaluate` reads on the same test subjects;
+    # f(x) has no sampling, so its column comes out exactly as the sweep's
+    model = load_model(tmp_path / "model-cross.safetensors")
+    assert model.meta["known_classes"] == ["cross"] and model.threshold is None
+    assert model.meta["split"]["test_subjects"] == res["splits"]["test"]["subjects"]
+    capsys.readouterr()
+    rc = main(["evaluate", "--model", str(tmp_path / "model-cross.safetensors"), "--data", str(tiny_dataset),
+               "--normal", "pigeon", "--out", str(tmp_path / "ev"), "--workers", "1"])
+    assert rc == 0, capsys.readouterr().err
+    ev = json.loads((tmp_path / "ev" / "result.json").read_text())
+    assert ev["auroc"]["cnn_reg"]["all"] == pytest.approx(res["all_anomalies"]["cnn_reg"]["cross"], abs=1e-9)
 
 
 def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path: Path, capsys) -> None:

@@ -17,9 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     folder_args.add_data_arguments(parser)
     parser.add_argument("--known", nargs="*", default=[], metavar="CLASS",
                         help="classes the model was trained on as known anomalies (marked in the table)")
-    parser.add_argument("--split", choices=["test", "all"], default="test",
+    parser.add_argument("--split", choices=["test", "val", "all"], default="test",
                         help="test: only the subjects the model held out (recorded in the model file; "
-                             "all subjects when it records none); all: every file")
+                             "all subjects when it records none); val: only its validation subjects, for "
+                             "choices that must not look at the test subjects; all: every file")
     parser.add_argument("--seed", type=int, default=0, help="seed for the VAE samples")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluate"), help="folder for table.csv and result.json")
 
@@ -42,11 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.no_hand_search:
         pre = dataclasses.replace(pre, hand_search=False)
     items = ds.items
-    held_out = model.meta.get("split", {}).get("test_subjects")
-    if args.split == "test" and held_out:
-        items = [it for it in items if it.subject in set(held_out)]
-        if not items:
-            raise DataError("none of the model's held-out test subjects are in this data set: use --split all")
+    if args.split != "all":
+        items = _split_items(items, model.meta.get("split", {}), args.split)
     if args.max_per_class is not None:
         items = cap_per_class(items, args.max_per_class, np.random.default_rng(args.seed))
     if args.normal not in {it.cls for it in items}:
@@ -72,3 +70,19 @@ def run(args: argparse.Namespace) -> int:
          "no_hand": int((~keep).sum()), **ev}, indent=2) + "\n")
     print(f"wrote {args.out}/table.csv and result.json")
     return 0
+
+
+def _split_items(items: list, split: dict, which: str) -> list:
+    """The files of the subjects the model file records for ``which`` ("test" or "val")."""
+    from core.errors import DataError
+
+    subjects = split.get(f"{which}_subjects")
+    if not subjects:
+        if which == "test":  # a model that records no split held nothing out: every subject is fair
+            return items
+        raise DataError("the model file records no validation subjects: use --split test or --split all")
+    items = [it for it in items if it.subject in set(subjects)]
+    if not items:
+        name = {"test": "held-out test", "val": "validation"}[which]
+        raise DataError(f"none of the model's {name} subjects are in this data set: use --split all")
+    return items

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--known-each", nargs="+", required=True, metavar="CLASS",
                    help="known-anomaly classes to sweep: one regressor each; the others are unknown")
     p.add_argument("--out", type=Path, default=Path("runs/folders"), help="folder for table.csv and result.json")
+    p.add_argument("--save-models", action="store_true",
+                   help="also write each known choice's model (model-CLASS.safetensors, about 4 MB each, no "
+                        "threshold) for `spader evaluate`, `spader score` or the app")
 
 
 def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:

@@ -7,9 +7,15 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.experiments.folders import FolderTrainConfig
+from core.experiments.folders import FolderTrainConfig, PreparedSplits
 from core.scoring import SCORER_KEYS
+
+if TYPE_CHECKING:
+    from core.data.folders import FolderDataset
+    from core.experiments.sweep import SweepOutcome
+    from core.preprocess import PreprocessConfig
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -145,5 +151,30 @@ def run_folder_sweep(args: argparse.Namespace) -> int:
     # every test frame's scores, so other combinations can be measured without retraining
     np.savez_compressed(args.out / "scores.npz", labels=prepared.labels["test"],
                         **{f"{k}.{s}": outcome.scores[k][s] for k in cols for s in SCORER_KEYS})
-    print(f"wrote {args.out}/table.csv, unknown_classes.csv, result.json, scores.npz")
+    written = ["table.csv", "unknown_classes.csv", "result.json", "scores.npz"]
+    if args.save_models:
+        written += [p.name for p in save_sweep_models(outcome, prepared, cfg, pre, ds, args)]
+    print(f"wrote {args.out}/" + ", ".join(written))
     return 0
+
+
+def save_sweep_models(outcome: SweepOutcome, prepared: PreparedSplits, cfg: FolderTrainConfig,
+                      pre: PreprocessConfig, ds: FolderDataset, args: argparse.Namespace) -> list[Path]:
+    """One model file per known choice: the shared VAE with that choice's regressor. No
+    threshold is chosen (the sweep scores the test split, never a validation split)."""
+    from core.checkpoint import SpaderModel, save_model
+
+    paths = []
+    for known, reg in outcome.regressors.items():
+        model = SpaderModel(outcome.vae, reg)
+        model.meta.update(
+            name=f"{args.out.name}-{known}", threshold=None, normal_class=cfg.normal, known_classes=[known],
+            classes=ds.classes, preprocess=pre.to_dict(), train_config=cfg.to_dict(), seed=cfg.seed,
+            data={"path": str(args.data), "unit_mm": ds.unit_mm, "synthetic": bool(ds.meta.get("synthetic", False)),
+                  "splits": prepared.summary()},
+            command=command_line(args),
+            split={"seed": cfg.seed, "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
+                   "val_subjects": prepared.subjects["val"], "test_subjects": prepared.subjects["test"]},
+        )
+        paths.append(save_model(model, args.out / f"model-{known}.safetensors"))
+    return paths
