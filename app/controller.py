@@ -345,6 +345,11 @@ class Controller(QObject):
             tracker=self.tracker,
             on_result=lambda r: self._on_result(r, gen),
             threads=self.threads,
+            # the window draws the newest result at each tick: results of a batch arrive
+            # together, so a replay scored in batches of 4 redrew at a quarter of the scoring
+            # rate (3.6 of 14 fps with a three-regressor model). One frame at a time, every
+            # scored frame is drawn; a live camera never queues, so it never batched anyway
+            max_batch=1,
         )
         self.worker.start()
 

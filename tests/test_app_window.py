@@ -284,3 +284,20 @@ def test_a_data_sets_class_folder_opens_without_asking_its_unit(make_window, qtb
     assert not win.open_recording(tmp_path / "loose")
     assert win.open_recording(tmp_path / "ds" / "pigeon")
     qtbot.waitUntil(lambda: win.depth_view.frames_drawn >= 1, timeout=10000)
+
+
+def test_a_replay_slower_to_score_than_to_read_still_draws_every_scored_frame(make_window, qtbot, small_session):
+    """The window draws the newest result at each tick; results that came as one batch were
+    drawn one in four (3.6 of 14 fps with a three-regressor model), so replay scores one
+    frame at a time."""
+    import time as _time
+
+    def slow(frame) -> float:
+        _time.sleep(0.05)  # slower than the session's 30 fps: the replay queue fills
+        return 0.5
+
+    win, ctrl, _ = make_window(score_fn=slow)
+    assert win.open_recording(small_session)
+    qtbot.waitUntil(finished(ctrl, 65), timeout=30000)
+    assert ctrl.worker.stats.scored == 65
+    assert ctrl.worker.stats.batches == 65
