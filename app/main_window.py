@@ -43,7 +43,7 @@ from app.settings import AppSettings
 from app.views.depth_view import OVERLAYS, CropView, DepthView
 from app.views.score_plot import ScorePlot
 from app.views.verdict_panel import Banner, TransportBar, VerdictPanel
-from core.data.folders import folder_unit_mm
+from capture.sources.images import folder_unit_mm
 
 DISCLAIMER = "Research software, not a medical device: the verdict is no diagnosis."
 
@@ -489,7 +489,7 @@ class MainWindow(QMainWindow):
             return False
         if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:
             unit_mm = folder_unit_mm(p)  # a data set's class folder says its unit: no need to ask
-        if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:
+        if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:  # still unknown: ask
             if dialogs.NON_INTERACTIVE:  # a benchmark run has nobody to answer the dialog
                 dialogs.show_error(self, "Cannot open the image folder",
                                    f"{p}\n\nIts depth unit is unknown: add a dataset.json with unit_mm "

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -78,3 +80,19 @@ def test_wrong_size_and_colour_and_garbage(tmp_path):
             src.read()
         with pytest.raises(CorruptFile, match="3.png is not a readable PNG"):
             src.read()
+
+
+def test_folder_unit_comes_from_the_data_set_or_is_unknown(tmp_path: Path) -> None:
+    from capture.sources.images import folder_unit_mm
+
+    (tmp_path / "ds" / "pigeon").mkdir(parents=True)
+    (tmp_path / "ds" / "dataset.json").write_text('{"unit_mm": 0.125}')
+    assert folder_unit_mm(tmp_path / "ds" / "pigeon") == 0.125  # a class folder: the parent's file
+    assert folder_unit_mm(tmp_path / "ds") == 0.125
+    (tmp_path / "loose").mkdir()
+    assert folder_unit_mm(tmp_path / "loose") is None
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "dataset.json").write_text("{ not json")
+    assert folder_unit_mm(tmp_path / "bad") is None  # unknown: the app asks
+    (tmp_path / "bad" / "dataset.json").write_text('{"unit_mm": -1}')
+    assert folder_unit_mm(tmp_path / "bad") is None

@@ -96,19 +96,3 @@ def test_layer_count_fits_small_inputs() -> None:
     assert fit_widths((8, 16, 32, 64, 64), 128, 1) == (8, 16, 32, 64, 64)  # 128 / 2^5 = 4
     assert fit_widths((8, 16, 32, 64, 64), 32, 1) == (8, 16, 32)  # 32 / 2^3 = 4
     assert fit_widths((16, 32, 32, 64, 64), 32, 1, extra=1) == (16, 32, 32, 64)  # 3 pools: 4 px
-
-
-def test_folder_unit_comes_from_the_data_set_or_is_unknown(tmp_path: Path) -> None:
-    from core.data.folders import folder_unit_mm
-
-    (tmp_path / "ds" / "pigeon").mkdir(parents=True)
-    (tmp_path / "ds" / "dataset.json").write_text('{"unit_mm": 0.125}')
-    assert folder_unit_mm(tmp_path / "ds" / "pigeon") == 0.125  # a class folder: the parent's file
-    assert folder_unit_mm(tmp_path / "ds") == 0.125
-    (tmp_path / "loose").mkdir()
-    assert folder_unit_mm(tmp_path / "loose") is None
-    (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "dataset.json").write_text("{ not json")
-    assert folder_unit_mm(tmp_path / "bad") is None  # unknown: the app asks
-    (tmp_path / "bad" / "dataset.json").write_text('{"unit_mm": -1}')
-    assert folder_unit_mm(tmp_path / "bad") is None

@@ -168,6 +168,15 @@ def test_image_folder_with_a_unit_and_damaged_frames(tmp_path: Path, model_file:
     assert s["counts"]["read_errors"] == 1 and s["errors"] and s["recording"]["kind"] == "images"
     ref = FrameScorer(tiny(), device="cpu").score_frame(recording_frames()[0])
     assert float(rows[0]["spader"]) == pytest.approx(ref.scores["spader"], abs=1e-4)
+    # without --unit-mm, a data set's class folder takes the unit its dataset.json gives
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    folder.rename(ds / "pigeon")
+    (ds / "dataset.json").write_text(json.dumps({"unit_mm": 0.5}))
+    out2 = tmp_path / "out2"
+    assert main(["score", str(ds / "pigeon"), "--model", str(model_file), "--out", str(out2), "--quiet"]) == 0
+    assert json.loads((out2 / "summary.json").read_text())["recording"]["unit_mm"] == 0.5
+    assert float(read_csv(out2 / "scores.csv")[0]["spader"]) == pytest.approx(ref.scores["spader"], abs=1e-4)
 
 
 def test_missing_default_model_and_bad_recording_are_clear_errors(tmp_path: Path, monkeypatch, capsys, session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -25,6 +26,23 @@ def list_depth_pngs(folder: Path) -> list[Path]:
     if not files:
         raise CaptureError(f"no .png depth images in {folder}")
     return sorted(files, key=lambda p: _natural_key(p.name))
+
+
+def folder_unit_mm(folder: Path | str) -> float | None:
+    """The depth unit of an image folder when a data set says it: ``unit_mm`` in a
+    ``dataset.json`` (docs/dataset-format.md) in the folder itself or, for one class folder
+    of a data set, in its parent. None when neither gives a positive number (then whoever
+    opens the folder has to ask or assume)."""
+    folder = Path(folder)
+    for root in (folder, folder.parent):
+        try:
+            meta = json.loads((root / "dataset.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        unit = meta.get("unit_mm") if isinstance(meta, dict) else None
+        if isinstance(unit, (int, float)) and not isinstance(unit, bool) and unit > 0:
+            return float(unit)
+    return None
 
 
 class ImageFolderSource(FrameSource):

@@ -158,11 +158,18 @@ def run_folder_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def data_record(args: argparse.Namespace, ds: FolderDataset, prepared: PreparedSplits) -> dict:
+    """What a model file records about the data it was trained on."""
+    return {"path": str(args.data), "unit_mm": ds.unit_mm, "synthetic": bool(ds.meta.get("synthetic", False)),
+            "splits": prepared.summary()}
+
+
 def save_sweep_models(outcome: SweepOutcome, prepared: PreparedSplits, cfg: FolderTrainConfig,
                       pre: PreprocessConfig, ds: FolderDataset, args: argparse.Namespace) -> list[Path]:
     """One model file per known choice: the shared VAE with that choice's regressor. No
     threshold is chosen (the sweep scores the test split, never a validation split)."""
     from core.checkpoint import SpaderModel, save_model
+    from core.experiments.folders import split_record
 
     paths = []
     for known, reg in outcome.regressors.items():
@@ -170,11 +177,7 @@ def save_sweep_models(outcome: SweepOutcome, prepared: PreparedSplits, cfg: Fold
         model.meta.update(
             name=f"{args.out.name}-{known}", threshold=None, normal_class=cfg.normal, known_classes=[known],
             classes=ds.classes, preprocess=pre.to_dict(), train_config=cfg.to_dict(), seed=cfg.seed,
-            data={"path": str(args.data), "unit_mm": ds.unit_mm, "synthetic": bool(ds.meta.get("synthetic", False)),
-                  "splits": prepared.summary()},
-            command=command_line(args),
-            split={"seed": cfg.seed, "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
-                   "val_subjects": prepared.subjects["val"], "test_subjects": prepared.subjects["test"]},
+            data=data_record(args, ds, prepared), command=command_line(args), split=split_record(cfg, prepared),
         )
         paths.append(save_model(model, args.out / f"model-{known}.safetensors"))
     return paths

@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=16, help="frames per batch (default 16)")
     parser.add_argument("--overlays", action="store_true", help="also write one overlay PNG per frame (overlays/)")
     parser.add_argument("--video", action="store_true", help="also write the overlays as an MP4 (overlay.mp4)")
-    parser.add_argument("--unit-mm", type=float, default=1.0, help="millimetres per raw unit, image folders only (SR305: 0.125)")
+    parser.add_argument("--unit-mm", type=float, default=None,
+                        help="millimetres per raw unit, image folders only (SR305: 0.125); default: the data "
+                             "set's dataset.json beside or above the folder, else 1")
     parser.add_argument("--fps", type=float, help="frame rate of an image folder (default 30)")
     parser.add_argument("--threshold", type=float, help="verdict threshold on the SPADER score (default: the model's)")
     parser.add_argument("--samples", type=int, default=5, help="VAE samples per frame, M (default 5)")
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             batch=args.batch,
             overlays=args.overlays,
             video=args.video,
-            unit_mm=args.unit_mm,
+            unit_mm=_unit_mm(args),
             fps=args.fps,
             threshold=args.threshold,
             m=args.samples,
@@ -74,3 +76,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(s['errors'])} problem(s), see summary.json; first: {s['errors'][0]}", file=sys.stderr)
     print(f"wrote {args.out}")
     return 0
+
+
+def _unit_mm(args: argparse.Namespace) -> float:
+    """--unit-mm, else what the image folder's data set says, else 1 (mm)."""
+    from capture.sources.images import folder_unit_mm
+
+    if args.unit_mm is not None:
+        return args.unit_mm
+    path = Path(args.recording)
+    return (folder_unit_mm(path) if path.is_dir() else None) or 1.0

@@ -33,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     model.meta.update(
         name=args.name or args.out.stem,
         classes=ds.classes,
-        data={"path": str(args.data), "unit_mm": ds.unit_mm, "synthetic": bool(ds.meta.get("synthetic", False)),
-              "splits": prepared.summary()},
+        data=folder_args.data_record(args, ds, prepared),
         seed=args.seed,
         command=folder_args.command_line(args),
     )

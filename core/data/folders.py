@@ -70,21 +70,6 @@ def _read_meta(root: Path) -> dict[str, Any]:
     return meta
 
 
-def folder_unit_mm(folder: Path | str) -> float | None:
-    """The depth unit of an image folder when a data set says it: ``dataset.json`` in the
-    folder itself or, for one class folder of a data set, in its parent. None when neither
-    gives a positive ``unit_mm`` (then whoever opens the folder has to ask)."""
-    folder = Path(folder)
-    for root in (folder, folder.parent):
-        try:
-            unit = _read_meta(root).get("unit_mm")
-        except DataError:
-            continue
-        if isinstance(unit, (int, float)) and not isinstance(unit, bool) and unit > 0:
-            return float(unit)
-    return None
-
-
 def _read_manifest(root: Path) -> dict[str, str]:
     p = root / MANIFEST_FILE
     with p.open(newline="", encoding="utf-8") as fh:

@@ -256,10 +256,16 @@ def train_model(
         preprocess=pre.to_dict(),
         train_config=cfg.to_dict(),
         train_seconds=round(train_s, 1),
-        split={"seed": cfg.seed, "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
-               "val_subjects": prepared.subjects["val"], "test_subjects": prepared.subjects["test"]},
+        split=split_record(cfg, prepared),
     )
     return model, rates
+
+
+def split_record(cfg: FolderTrainConfig, prepared: PreparedSplits) -> dict[str, Any]:
+    """The split a model file records, so `spader evaluate` can keep to its test (or
+    validation) subjects later."""
+    return {"seed": cfg.seed, "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
+            "val_subjects": prepared.subjects["val"], "test_subjects": prepared.subjects["test"]}
 
 
 def evaluate_model(
