@@ -196,3 +196,17 @@ def test_an_ensemble_regressor_round_trips_and_single_ones_keep_the_old_header(t
     save_model(_small(), tmp_path / "one.safetensors")
     assert "members" not in read_header(tmp_path / "one.safetensors")["regressor"]
     assert load_model(tmp_path / "one.safetensors").regressor.config.members == 1
+
+
+def test_a_regressor_with_fewer_halvings_round_trips_and_others_keep_the_old_header(tmp_path: Path) -> None:
+    model = _small()
+    model.regressor = Regressor(RegressorConfig(input_size=32, widths=(4, 8, 8), halvings=1))
+    loaded = load_model(save_model(model, tmp_path / "fine.safetensors"))
+    assert loaded.regressor.config.halvings == 1
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.regressor(x), model.regressor(x))
+        assert loaded.regressor.features(x).shape[-2:] == (16, 16)
+    save_model(_small(), tmp_path / "plain.safetensors")
+    assert "halvings" not in read_header(tmp_path / "plain.safetensors")["regressor"]
+    assert load_model(tmp_path / "plain.safetensors").regressor.config.halvings is None

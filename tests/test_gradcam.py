@@ -97,3 +97,24 @@ def test_ensembles_are_made_only_of_like_single_plain_regressors() -> None:
     for bad in (0, 1.5):
         with pytest.raises(ValueError, match="members"):
             RegressorConfig(members=bad)
+
+
+def test_fewer_halvings_give_a_finer_grad_cam_layer_that_ensembles_and_autograd_agree_on() -> None:
+    torch.manual_seed(0)
+    config = RegressorConfig(input_size=48, widths=(8, 16, 16, 16), halvings=2)
+    members = [Regressor(config).eval() for _ in range(2)]
+    x = torch.rand(4, 1, 48, 48)
+    with torch.no_grad():
+        assert members[0].features(x).shape[-2:] == (12, 12)  # 48 / 2**2, not 48 / 2**3
+        assert Regressor(RegressorConfig(input_size=48, widths=(8, 16, 16, 16))).features(x).shape[-2:] == (6, 6)
+    ensemble = Regressor.from_members(members)
+    assert ensemble.config.halvings == 2
+    y, cam = gradcam(ensemble, x, method="fast")
+    _, cam_auto = gradcam(ensemble, x, method="autograd")
+    torch.testing.assert_close(cam_auto, cam, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(y, torch.stack([m(x) for m in members]).mean(dim=0), rtol=0, atol=1e-6)
+    for bad in (-1, 4, 1.5):
+        with pytest.raises(ValueError, match="halvings"):
+            RegressorConfig(widths=(8, 16, 16, 16), halvings=bad)
+    with pytest.raises(ValueError, match="plain kind"):
+        RegressorConfig(kind="resnet", halvings=1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from core.checkpoint import load_model, save_model
 from core.cli.main import main
@@ -156,6 +157,25 @@ def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path:
                 ["--pseudo-copies", "0"], ["--reg-members", "0"]):
         rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                    "--out", str(tmp_path / "x.safetensors"), *bad, *FAST])
+        assert rc == 2
+        err = capsys.readouterr().err
+        assert bad[0] in err and "Traceback" not in err
+
+
+def test_a_finer_grad_cam_layer_is_an_option_recorded_in_the_model(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "fine.safetensors"
+    rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
+               "--reg-widths", "4", "8", "8", "8", "--reg-halvings", "1", "--reg-dilate", "--reg-members", "1", *FAST])
+    assert rc == 0, capsys.readouterr().err
+    reg = load_model(out).regressor
+    assert (reg.config.widths, reg.config.halvings, reg.config.dilate) == ((4, 8, 8, 8), 1, True)
+    convs = [m for m in reg.features if isinstance(m, torch.nn.Conv2d)]
+    assert [c.dilation[0] for c in convs] == [1, 1, 2, 4]  # the blocks after the halving dilate
+    with torch.no_grad():
+        assert reg.features(torch.rand(1, 1, 32, 32)).shape[-2:] == (16, 16)  # the Grad-CAM layer: 32 / 2
+    for bad in (["--reg-halvings", "4"], ["--reg-dilate"], ["--reg-widths", "0", "8"]):
+        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+                   "--out", str(tmp_path / "x.safetensors"), "--reg-widths", "4", "8", "8", "8", *bad, *FAST])
         assert rc == 2
         err = capsys.readouterr().err
         assert bad[0] in err and "Traceback" not in err

@@ -53,6 +53,15 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reg-members", type=int, default=FolderTrainConfig.reg_members, metavar="K",
                    help="regressors trained with their own seeds and pseudo-anomalies and averaged "
                         f"into one (f(x) and Grad-CAM are the members' means; default {FolderTrainConfig.reg_members})")
+    p.add_argument("--reg-widths", type=int, nargs="+", default=list(FolderTrainConfig.reg_widths), metavar="C",
+                   help="channels of the regressor's conv blocks, one per block (default "
+                        f"{' '.join(map(str, FolderTrainConfig.reg_widths))})")
+    p.add_argument("--reg-halvings", type=int, metavar="N",
+                   help="max-pool halvings of the regressor, after its first N blocks (default: one between "
+                        "every two blocks); fewer give a finer Grad-CAM layer")
+    p.add_argument("--reg-dilate", action="store_true",
+                   help="the regressor's blocks after its last halving dilate 2, 4, ... instead, so the Grad-CAM "
+                        "layer sees as far as if they had been pooled")
     p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
                    help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
@@ -92,13 +101,20 @@ def train_config(args: argparse.Namespace, known: list[str]):
         raise SpaderError("--pseudo-copies must be at least 1")
     if args.reg_members < 1:
         raise SpaderError("--reg-members must be at least 1")
+    if min(args.reg_widths) < 1:
+        raise SpaderError("--reg-widths must all be at least 1")
+    if args.reg_halvings is not None and not 0 <= args.reg_halvings < len(args.reg_widths):
+        raise SpaderError(f"--reg-halvings must be from 0 to {len(args.reg_widths) - 1} (one fewer than --reg-widths)")
+    if args.reg_dilate and args.reg_halvings is None:
+        raise SpaderError("--reg-dilate needs --reg-halvings: without it only the last block follows the last halving")
     return FolderTrainConfig(
         normal=args.normal, known=tuple(known), seed=args.seed, val_fraction=args.val_fraction,
         test_fraction=args.test_fraction, vae_epochs=args.vae_epochs, reg_epochs=args.reg_epochs,
         batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
         max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
         pseudo_share=args.pseudo_anomalies, pseudo_copies=args.pseudo_copies,
-        reg_members=args.reg_members,
+        reg_members=args.reg_members, reg_widths=tuple(args.reg_widths), reg_halvings=args.reg_halvings,
+        reg_dilate=args.reg_dilate,
     )
 
 

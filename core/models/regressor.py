@@ -11,6 +11,11 @@ outputs, and Grad-CAM on the concatenated last layer is exactly the mean of the 
 Grad-CAMs (signed, before Abs/ReLU): the SPADER formula applies to it unchanged. Members
 are trained one at a time (``from_members``); their disagreement on frames unlike any
 training frame is what the mean averages away.
+
+``halvings`` (fewer max-pools than blocks) keeps the last map, the Grad-CAM layer, finer
+(16x16 instead of 8x8 at 128 px with 3 of 5); ``dilate`` lets the blocks after the last
+pool see as far as if they had been pooled. Both are experiment options: the README gives
+what they did to the one-known sweep.
 """
 
 from __future__ import annotations
@@ -28,8 +33,18 @@ class RegressorConfig:
     widths: tuple[int, ...] = (16, 32, 64)  # one conv block per entry
     kind: str = "plain"  # "plain" (conv-ReLU-maxpool) or "resnet" (residual blocks)
     members: int = 1  # towers averaged (plain kind only); files without the key hold one
+    # max-pool halvings of the plain kind, after the first blocks; None = one between every
+    # two blocks (the last map is input_size / 2**(len(widths) - 1)); files without the key: None
+    halvings: int | None = None
+    # plain kind: the blocks after the last halving dilate 2, 4, 8, ... instead, so the last
+    # map keeps its resolution while its receptive field grows as if they had been pooled
+    dilate: bool = False
 
     def __post_init__(self) -> None:
+        if self.halvings is not None and not (isinstance(self.halvings, int) and 0 <= self.halvings < len(self.widths)):
+            raise ValueError(f"halvings must be a whole number from 0 to {len(self.widths) - 1}, got {self.halvings!r}")
+        if (self.halvings is not None or self.dilate) and self.kind != "plain":
+            raise ValueError("halvings and dilate are settings of the plain kind (the resnet kind halves in every block)")
         if not isinstance(self.members, int) or self.members < 1:
             raise ValueError(f"members must be a whole number of at least 1, got {self.members!r}")
         if self.members > 1 and self.kind != "plain":
@@ -43,6 +58,10 @@ class RegressorConfig:
         d = asdict(self)
         if d["members"] == 1:  # one regressor: files that older versions can still read
             del d["members"]
+        if d["halvings"] is None:
+            del d["halvings"]
+        if not d["dilate"]:
+            del d["dilate"]
         return d
 
     @classmethod
@@ -92,13 +111,16 @@ class Regressor(nn.Module):
         k = config.members
         layers: list[nn.Module] = []
         ch = config.in_channels
+        halvings = len(config.widths) - 1 if config.halvings is None else config.halvings
         for i, w in enumerate(config.widths):
             if config.kind == "resnet":
                 layers.append(_ResBlock(ch, w))
             elif config.kind == "plain":
                 # the input is shared by every tower; after it, tower k sees only its own group
-                layers += [nn.Conv2d(ch * (k if i else 1), w * k, 3, padding=1, groups=k if i else 1), nn.ReLU()]
-                if i + 1 < len(config.widths):  # keep the last map at the highest resolution
+                dil = 2 ** max(0, i - halvings) if config.dilate else 1
+                layers += [nn.Conv2d(ch * (k if i else 1), w * k, 3, padding=dil, dilation=dil, groups=k if i else 1),
+                           nn.ReLU()]
+                if i < halvings:  # never after the last block: keep its map at the highest resolution
                     layers.append(nn.MaxPool2d(2))
             else:
                 raise ValueError(f"unknown regressor kind {config.kind!r} (plain, resnet)")
