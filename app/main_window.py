@@ -489,16 +489,16 @@ class MainWindow(QMainWindow):
             return False
         if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:
             unit_mm = folder_unit_mm(p)  # a data set's class folder says its unit: no need to ask
-        if p.is_dir() and not (p / "session.json").is_file() and unit_mm is None:  # still unknown: ask
-            if dialogs.NON_INTERACTIVE:  # a benchmark run has nobody to answer the dialog
+            if unit_mm is None and dialogs.NON_INTERACTIVE:  # a benchmark run has nobody to answer
                 dialogs.show_error(self, "Cannot open the image folder",
                                    f"{p}\n\nIts depth unit is unknown: add a dataset.json with unit_mm "
                                    "(see docs/dataset-format.md) or open it from the File menu.")
                 return False
-            dlg = dialogs.ImageFolderDialog(self, str(p))
-            if not dlg.exec():
-                return False
-            unit_mm, fps = dlg.values()
+            if unit_mm is None:  # still unknown: ask
+                dlg = dialogs.ImageFolderDialog(self, str(p))
+                if not dlg.exec():
+                    return False
+                unit_mm, fps = dlg.values()
         kw: dict[str, Any] = {}
         if unit_mm is not None:
             kw["unit_mm"] = unit_mm

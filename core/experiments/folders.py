@@ -160,14 +160,13 @@ def fit_widths(widths: tuple[int, ...], size: int, halvings_per_layer: int, extr
 def regressor_config(cfg: FolderTrainConfig, size: int) -> RegressorConfig:
     """The regressor for a ``size`` input: blocks dropped (default pooling) or halvings cut
     (``reg_halvings`` given) so that its last map keeps at least 4 px."""
-    if cfg.reg_halvings is None:  # plain: pooling between blocks (len - 1 halvings); resnet: every block strides
-        widths = fit_widths(cfg.reg_widths, size, 1, extra=int(cfg.reg_kind == "plain"))
-        return RegressorConfig(input_size=size, widths=widths, kind=cfg.reg_kind, members=cfg.reg_members,
-                               dilate=cfg.reg_dilate)
-    halvings = cfg.reg_halvings
-    while halvings > 0 and size // 2**halvings < 4:  # small quick-run inputs
-        halvings -= 1
-    return RegressorConfig(input_size=size, widths=tuple(cfg.reg_widths), kind=cfg.reg_kind, members=cfg.reg_members,
+    widths, halvings = tuple(cfg.reg_widths), cfg.reg_halvings
+    if halvings is None:  # plain: pooling between blocks (len - 1 halvings); resnet: every block strides
+        widths = fit_widths(widths, size, 1, extra=int(cfg.reg_kind == "plain"))
+    else:
+        while halvings > 0 and size // 2**halvings < 4:  # small quick-run inputs
+            halvings -= 1
+    return RegressorConfig(input_size=size, widths=widths, kind=cfg.reg_kind, members=cfg.reg_members,
                            halvings=halvings, dilate=cfg.reg_dilate)
 
 
