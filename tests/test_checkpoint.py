@@ -210,3 +210,19 @@ def test_a_regressor_with_fewer_halvings_round_trips_and_others_keep_the_old_hea
     save_model(_small(), tmp_path / "plain.safetensors")
     assert "halvings" not in read_header(tmp_path / "plain.safetensors")["regressor"]
     assert load_model(tmp_path / "plain.safetensors").regressor.config.halvings is None
+
+
+def test_a_batch_normed_regressor_round_trips_with_its_running_statistics(tmp_path: Path) -> None:
+    model = _small()
+    model.regressor = Regressor(RegressorConfig(input_size=32, widths=(4, 8), norm="batch")).train()
+    with torch.no_grad():
+        model.regressor(torch.rand(6, 1, 32, 32) + 2.0)  # running statistics far from the initial 0 / 1
+    model.regressor.eval()
+    loaded = load_model(save_model(model, tmp_path / "bn.safetensors"))
+    assert loaded.regressor.config.norm == "batch"
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.regressor(x), model.regressor(x), rtol=0, atol=0)
+    save_model(_small(), tmp_path / "plain.safetensors")  # no norm: the header older versions read
+    assert "norm" not in read_header(tmp_path / "plain.safetensors")["regressor"]
+    assert load_model(tmp_path / "plain.safetensors").regressor.config.norm == "none"

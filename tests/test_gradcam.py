@@ -118,3 +118,28 @@ def test_fewer_halvings_give_a_finer_grad_cam_layer_that_ensembles_and_autograd_
             RegressorConfig(widths=(8, 16, 16, 16), halvings=bad)
     with pytest.raises(ValueError, match="plain kind"):
         RegressorConfig(kind="resnet", halvings=1)
+
+
+def test_batch_normed_members_ensemble_with_their_own_statistics() -> None:
+    config = RegressorConfig(input_size=32, widths=(4, 8, 8), norm="batch")
+    members = []
+    for seed in range(3):  # trained statistics differ per member: each tower must keep its own
+        torch.manual_seed(seed)
+        m = Regressor(config).train()
+        with torch.no_grad():
+            m(torch.rand(8, 1, 32, 32) * (seed + 1))
+        members.append(m.eval())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in members[0].features) == 3
+    ensemble = Regressor.from_members(members)
+    x = torch.rand(4, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ensemble(x), torch.stack([m(x) for m in members]).mean(dim=0), rtol=0, atol=1e-6)
+    y, cam = gradcam(ensemble, x, method="fast")
+    _, cam_auto = gradcam(ensemble, x, method="autograd")
+    torch.testing.assert_close(cam_auto, cam, rtol=1e-5, atol=1e-7)
+    member_cams = torch.stack([gradcam(m, x)[1] for m in members]).mean(dim=0)
+    torch.testing.assert_close(cam, member_cams, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="norm"):
+        RegressorConfig(norm="layer")
+    with pytest.raises(ValueError, match="plain kind"):
+        RegressorConfig(kind="resnet", norm="batch")

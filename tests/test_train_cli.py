@@ -173,7 +173,15 @@ def test_a_finer_grad_cam_layer_is_an_option_recorded_in_the_model(tiny_dataset:
     assert [c.dilation[0] for c in convs] == [1, 1, 2, 4]  # the blocks after the halving dilate
     with torch.no_grad():
         assert reg.features(torch.rand(1, 1, 32, 32)).shape[-2:] == (16, 16)  # the Grad-CAM layer: 32 / 2
-    for bad in (["--reg-halvings", "4"], ["--reg-dilate"], ["--reg-widths", "0", "8"]):
+    out = tmp_path / "bn.safetensors"
+    rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
+               "--reg-widths", "4", "8", "--reg-norm", "batch", *FAST])
+    assert rc == 0, capsys.readouterr().err
+    bn = load_model(out)
+    assert bn.regressor.config.norm == "batch" and bn.meta["train_config"]["reg_norm"] == "batch"
+    norms = [m for m in bn.regressor.features if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 2 and all(int(m.num_batches_tracked) > 0 for m in norms)  # trained, not fresh
+    for bad in (["--reg-halvings", "4"], ["--reg-dilate"], ["--reg-widths", "0", "8"], ["--reg-norm", "layer"]):
         rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                    "--out", str(tmp_path / "x.safetensors"), "--reg-widths", "4", "8", "8", "8", *bad, *FAST])
         assert rc == 2

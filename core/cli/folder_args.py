@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.experiments.folders import FolderTrainConfig, PreparedSplits
+from core.models.regressor import NORMS
 from core.scoring import SCORER_KEYS
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reg-dilate", action="store_true",
                    help="the regressor's blocks after its last halving dilate 2, 4, ... instead, so the Grad-CAM "
                         "layer sees as far as if they had been pooled")
+    p.add_argument("--reg-norm", default="none", metavar="{" + ",".join(NORMS) + "}",
+                   help="'batch': a BatchNorm after each of the regressor's convolutions (default none)")
     p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
                    help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
@@ -105,6 +108,8 @@ def train_config(args: argparse.Namespace, known: list[str]):
         raise SpaderError("--reg-widths must all be at least 1")
     if args.reg_halvings is not None and not 0 <= args.reg_halvings < len(args.reg_widths):
         raise SpaderError(f"--reg-halvings must be from 0 to {len(args.reg_widths) - 1} (one fewer than --reg-widths)")
+    if args.reg_norm not in NORMS:
+        raise SpaderError(f"--reg-norm must be one of {', '.join(NORMS)}, got {args.reg_norm!r}")
     if args.reg_dilate and args.reg_halvings is None:
         raise SpaderError("--reg-dilate needs --reg-halvings: without it only the last block follows the last halving")
     return FolderTrainConfig(
@@ -114,7 +119,7 @@ def train_config(args: argparse.Namespace, known: list[str]):
         max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
         pseudo_share=args.pseudo_anomalies, pseudo_copies=args.pseudo_copies,
         reg_members=args.reg_members, reg_widths=tuple(args.reg_widths), reg_halvings=args.reg_halvings,
-        reg_dilate=args.reg_dilate,
+        reg_dilate=args.reg_dilate, reg_norm=args.reg_norm,
     )
 
 

@@ -14,8 +14,10 @@ training frame is what the mean averages away.
 
 ``halvings`` (fewer max-pools than blocks) keeps the last map, the Grad-CAM layer, finer
 (16x16 instead of 8x8 at 128 px with 3 of 5); ``dilate`` lets the blocks after the last
-pool see as far as if they had been pooled. Both are experiment options: the README gives
-what they did to the one-known sweep.
+pool see as far as if they had been pooled. ``norm="batch"`` puts a BatchNorm after every
+convolution: in the probes no member sat on the constant-output plateau, and Grad-CAM
+spread over the hands. All three are experiment options: the README gives what they did to the one-known
+sweep.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
+
+NORMS: tuple[str, ...] = ("none", "batch")
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,15 @@ class RegressorConfig:
     # plain kind: the blocks after the last halving dilate 2, 4, 8, ... instead, so the last
     # map keeps its resolution while its receptive field grows as if they had been pooled
     dilate: bool = False
+    # plain kind: "batch" puts a BatchNorm after every convolution (it folds into an affine
+    # map at inference); "none" = conv-ReLU as in files without the key
+    norm: str = "none"
 
     def __post_init__(self) -> None:
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
+        if self.norm != "none" and self.kind != "plain":
+            raise ValueError("norm is a setting of the plain kind")
         if self.halvings is not None and not (isinstance(self.halvings, int) and 0 <= self.halvings < len(self.widths)):
             raise ValueError(f"halvings must be a whole number from 0 to {len(self.widths) - 1}, got {self.halvings!r}")
         if (self.halvings is not None or self.dilate) and self.kind != "plain":
@@ -62,6 +73,8 @@ class RegressorConfig:
             del d["halvings"]
         if not d["dilate"]:
             del d["dilate"]
+        if d["norm"] == "none":
+            del d["norm"]
         return d
 
     @classmethod
@@ -118,8 +131,10 @@ class Regressor(nn.Module):
             elif config.kind == "plain":
                 # the input is shared by every tower; after it, tower k sees only its own group
                 dil = 2 ** max(0, i - halvings) if config.dilate else 1
-                layers += [nn.Conv2d(ch * (k if i else 1), w * k, 3, padding=dil, dilation=dil, groups=k if i else 1),
-                           nn.ReLU()]
+                layers.append(nn.Conv2d(ch * (k if i else 1), w * k, 3, padding=dil, dilation=dil, groups=k if i else 1))
+                if config.norm == "batch":  # per channel, so each tower keeps its own statistics
+                    layers.append(nn.BatchNorm2d(w * k))
+                layers.append(nn.ReLU())
                 if i < halvings:  # never after the last block: keep its map at the highest resolution
                     layers.append(nn.MaxPool2d(2))
             else:
@@ -142,9 +157,10 @@ class Regressor(nn.Module):
         out = cls(replace(base, members=k))
         with torch.no_grad():
             for i, layer in enumerate(out.features):
-                if isinstance(layer, nn.Conv2d):
-                    layer.weight.copy_(torch.cat([m.features[i].weight for m in members]))
-                    layer.bias.copy_(torch.cat([m.features[i].bias for m in members]))
+                if isinstance(layer, (nn.Conv2d, nn.BatchNorm2d)):
+                    for name, t in layer.state_dict().items():
+                        parts = [m.features[i].state_dict()[name] for m in members]
+                        t.copy_(torch.stack(parts).max() if name == "num_batches_tracked" else torch.cat(parts))
             out.head.fc.weight.copy_(torch.cat([m.head.fc.weight for m in members], dim=1) / k)
             out.head.fc.bias.copy_(torch.stack([m.head.fc.bias for m in members]).mean(dim=0))
         return out.eval()
