@@ -129,6 +129,7 @@ class FrameScorer:
                 )
             model.to(self._device).eval()
             self._model, self._preprocess = model, cfg
+            self._regressor = model.regressor.folded()  # what scores: BatchNorms folded away
 
     def set_preprocess(self, preprocess: Any | None) -> None:
         """Override the preprocessing (None = back to the model's own)."""
@@ -145,6 +146,7 @@ class FrameScorer:
         dev = pick_device(str(device))
         with self._lock:
             self._model.to(dev).eval()
+            self._regressor = self._model.regressor.folded()
             self._device = dev
 
     def warmup(self, batch_sizes: Sequence[int] = (1,)) -> None:
@@ -163,7 +165,7 @@ class FrameScorer:
 
     def _score_tensor(self, x: torch.Tensor, indices: Sequence[int]) -> ScoreBatch:
         """x (N, C, S, S) on the device. Mirrors core.scoring.score_batch with per-frame noise."""
-        vae, reg = self._model.vae, self._model.regressor
+        vae, reg = self._model.vae, self._regressor
         fast = isinstance(getattr(reg, "head", None), GapLinearHead) and self.gradcam_method != "autograd"
         # the fast Grad-CAM needs no autograd at all; the autograd path enables it itself
         with torch.inference_mode() if fast else torch.no_grad():

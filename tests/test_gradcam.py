@@ -139,6 +139,15 @@ def test_batch_normed_members_ensemble_with_their_own_statistics() -> None:
     torch.testing.assert_close(cam_auto, cam, rtol=1e-5, atol=1e-7)
     member_cams = torch.stack([gradcam(m, x)[1] for m in members]).mean(dim=0)
     torch.testing.assert_close(cam, member_cams, rtol=1e-5, atol=1e-6)
+    # what the scoring pipeline runs: the BatchNorms folded into the convolutions, same results
+    folded = ensemble.folded()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.features)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in ensemble.features)  # the original is untouched
+    y_f, cam_f = gradcam(folded, x, method="fast")
+    torch.testing.assert_close(y_f, y, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(cam_f, cam, rtol=1e-4, atol=1e-6)
+    plain = Regressor(RegressorConfig(input_size=32, widths=(4, 8)))
+    assert plain.folded() is plain
     with pytest.raises(ValueError, match="norm"):
         RegressorConfig(norm="layer")
     with pytest.raises(ValueError, match="plain kind"):

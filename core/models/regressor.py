@@ -22,10 +22,12 @@ sweep.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 NORMS: tuple[str, ...] = ("none", "batch")
 
@@ -164,6 +166,24 @@ class Regressor(nn.Module):
             out.head.fc.weight.copy_(torch.cat([m.head.fc.weight for m in members], dim=1) / k)
             out.head.fc.bias.copy_(torch.stack([m.head.fc.bias for m in members]).mean(dim=0))
         return out.eval()
+
+    def folded(self) -> "Regressor":
+        """For scoring: a copy with each BatchNorm folded into the convolution before it
+        (the same outputs, a third less time per frame on CPU), or this regressor itself when
+        it has none. The copy has no BatchNorm layers any more, so it is never saved."""
+        if self.config.norm == "none":
+            return self
+        copy = deepcopy(self).eval()
+        layers: list[nn.Module] = []
+        for layer in copy.features:
+            if isinstance(layer, nn.BatchNorm2d):
+                layers[-1] = fuse_conv_bn_eval(layers[-1], layer)
+            else:
+                layers.append(layer)
+        copy.features = type(copy.features)(*layers)
+        if self.config.members > 1:
+            copy.features.to(memory_format=torch.channels_last)
+        return copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
