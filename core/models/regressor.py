@@ -169,7 +169,8 @@ class Regressor(nn.Module):
 
     def folded(self) -> "Regressor":
         """For scoring: a copy with each BatchNorm folded into the convolution before it
-        (the same outputs, a third less time per frame on CPU), or this regressor itself when
+        (the same outputs; the regressor of a three-member ensemble on one CPU thread: 51 -> 38 ms
+        for 6 images, 35 ms without BatchNorm), or this regressor itself when
         it has none. The copy has no BatchNorm layers any more, so it is never saved."""
         if self.config.norm == "none":
             return self
