@@ -149,6 +149,7 @@ def score_dataset(
 ) -> dict[str, np.ndarray]:
     out: dict[str, list[np.ndarray]] = {k: [] for k in SCORER_KEYS}
     place_model(reg, device).eval()
+    reg = reg.folded()  # scored as core.pipeline scores: BatchNorms folded into the convolutions
     with torch.inference_mode():
         for i in range(0, len(x), batch):
             sb = score_reconstructions(reg, x[i : i + batch].to(device), recons[i : i + batch],

@@ -16,8 +16,8 @@ training frame is what the mean averages away.
 (16x16 instead of 8x8 at 128 px with 3 of 5); ``dilate`` lets the blocks after the last
 pool see as far as if they had been pooled. ``norm="batch"`` puts a BatchNorm after every
 convolution: in the probes no member sat on the constant-output plateau, and Grad-CAM
-spread over the hands. All three are experiment options: the README gives what they did to the one-known
-sweep.
+spread over the hands; scoring folds them away (``folded``). All three are experiment
+options: the README gives what they did to the one-known sweep.
 """
 
 from __future__ import annotations
