@@ -284,6 +284,24 @@ def test_sample_subject_varies():
     assert np.ptp([s.body_scale for s in subs]) > 0.1 and np.ptp([s.distance_mm for s in subs]) > 200
 
 
+def test_dataset_more_normal_frames_extends_the_same_frames(tmp_path):
+    """--normal-frames: more pigeon frames than anomalous ones; the first ones are the ones a
+    plain data set of that seed has, so a larger normal class only adds frames."""
+    plain, more = tmp_path / "plain", tmp_path / "more"
+    write_dataset(plain, subjects=2, frames_per_class=2, seed=3, classes=["pigeon", "one_hand"], workers=1)
+    meta = write_dataset(more, subjects=2, frames_per_class=2, seed=3, classes=["pigeon", "one_hand"], workers=1,
+                         normal_frames=5)
+    assert meta["classes"] == {"pigeon": 5, "one_hand": 2}
+    assert json.loads((more / "dataset.json").read_text())["classes"] == {"pigeon": 5, "one_hand": 2}
+    assert sorted(f.name for f in (more / "pigeon").iterdir()) == [
+        "s0000_00000.png", "s0000_00002.png", "s0000_00004.png", "s0001_00001.png", "s0001_00003.png"]
+    assert sorted(f.name for f in (more / "one_hand").iterdir()) == ["s0000_00000.png", "s0001_00001.png"]
+    for f in sorted(plain.rglob("*.png")):
+        assert f.read_bytes() == (more / f.relative_to(plain)).read_bytes()
+    with pytest.raises(DataError, match="at least one"):
+        write_dataset(tmp_path / "x", subjects=1, frames_per_class=1, workers=1, normal_frames=0)
+
+
 # -- CLI ------------------------------------------------------------------------------------
 def test_cli_help(capsys):
     for argv in (["synth", "--help"], ["synth", "dataset", "--help"], ["synth", "session", "--help"]):
@@ -298,6 +316,7 @@ def test_cli_help(capsys):
     [
         (["synth", "dataset", "OUT", "--subjects", "0"], "must be at least 1"),
         (["synth", "dataset", "OUT", "--frames-per-class", "many"], "not a whole number"),
+        (["synth", "dataset", "OUT", "--normal-frames", "0"], "must be at least 1"),
         (["synth"], "required"),
         (["synth", "session", "OUT", "--seconds", "-2"], "positive"),
         (["synth", "dataset", "OUT", "--depth-mode", "WFOV_UNBINNED"], "unknown depth mode"),

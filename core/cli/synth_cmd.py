@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--subjects", type=_positive_int, default=20, help="number of synthetic subjects (default 20)")
     d.add_argument("--frames-per-class", type=_positive_int, default=100, metavar="K",
                    help="frames per class, spread over the subjects (default 100)")
+    d.add_argument("--normal-frames", type=_positive_int, metavar="K",
+                   help="frames of the normal class (pigeon) instead of --frames-per-class: the VAE learns from "
+                        "normal frames only; frame k is the same whatever the count")
     d.add_argument("--seed", type=int, default=0, help="random seed (same seed and arguments: identical files)")
     d.add_argument("--classes", nargs="+", metavar="CLASS", help="classes to write (default: all); commas allowed")
     d.add_argument("--workers", type=_positive_int, help="processes (default: number of CPUs)")
@@ -123,7 +126,8 @@ def _dataset(args: argparse.Namespace) -> int:
     bar = ProgressBar("frames")
     workers = args.workers or default_workers()
     meta = write_dataset(args.out, args.subjects, args.frames_per_class, seed=args.seed, classes=classes,
-                         workers=workers, force=args.force, camera=_camera(args), progress=bar)
+                         workers=workers, force=args.force, camera=_camera(args), progress=bar,
+                         normal_frames=args.normal_frames)
     n = sum(meta["classes"].values())
     el = bar.elapsed
     print(f"wrote {n} frames ({len(meta['classes'])} classes, {args.subjects} subjects) to {args.out} "

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from capture.frame import Intrinsics
-from core.data.synth.poses import CLASS_DESCRIPTIONS, CLASSES, sample_pose
+from core.data.synth.poses import CLASS_DESCRIPTIONS, CLASSES, NORMAL_CLASS, sample_pose
 from core.data.synth.raycast import KINECT_NFOV_BINNED
 from core.data.synth.render import SceneParams, render_frame
 from core.data.synth.scene import Subject, sample_subject
@@ -128,10 +128,14 @@ def write_dataset(
     force: bool = False,
     camera: Intrinsics = KINECT_NFOV_BINNED,
     progress: Progress | None = None,
+    normal_frames: int | None = None,
 ) -> dict:
     """Render and write the data set; returns the ``dataset.json`` content.
 
-    ``frames_per_class`` frames per class in total, spread round-robin over ``subjects``.
+    ``frames_per_class`` frames per class in total, spread round-robin over ``subjects``;
+    ``normal_frames``, when given, is the normal class's count instead (the VAE learns from
+    normal frames only). Frame ``k`` does not depend on the count, so a larger count adds
+    frames and keeps the first ones byte-identical.
     """
     out = Path(out)
     classes = list(classes or CLASSES)
@@ -140,8 +144,10 @@ def write_dataset(
         raise DataError(f"unknown class(es) {', '.join(unknown)}; known: {', '.join(CLASSES)}")
     if len(set(classes)) != len(classes):
         raise DataError("a class is listed twice")
-    if subjects < 1 or frames_per_class < 1:
+    if subjects < 1 or frames_per_class < 1 or (normal_frames is not None and normal_frames < 1):
         raise DataError("need at least one subject and one frame per class")
+    counts = {cls: int(normal_frames if normal_frames is not None and cls == NORMAL_CLASS else frames_per_class)
+              for cls in classes}
     _check_out(out, classes, force)
     try:
         for cls in classes:
@@ -150,11 +156,11 @@ def write_dataset(
         raise DataError(f"cannot create {out}: {exc.strerror or exc}") from exc
     cam = camera.to_dict()
     jobs = [
-        (str(out), int(seed), int(subjects), cam, cls, k0, min(k0 + _CHUNK, frames_per_class))
+        (str(out), int(seed), int(subjects), cam, cls, k0, min(k0 + _CHUNK, counts[cls]))
         for cls in classes
-        for k0 in range(0, frames_per_class, _CHUNK)
+        for k0 in range(0, counts[cls], _CHUNK)
     ]
-    total = len(classes) * frames_per_class
+    total = sum(counts.values())
     for _ in run_jobs(_render_chunk, jobs, workers or default_workers(), progress, total):
         pass
     meta = {
@@ -165,7 +171,7 @@ def write_dataset(
         "synthetic": True,
         "generator": "spader synth",
         "seed": int(seed),
-        "classes": {cls: int(frames_per_class) for cls in classes},
+        "classes": counts,
         "intrinsics": {k: cam[k] for k in ("fx", "fy", "cx", "cy", "width", "height")},
         "description": "synthetic stand-in, not clinical data",
     }
