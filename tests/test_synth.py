@@ -300,6 +300,8 @@ def test_dataset_more_normal_frames_extends_the_same_frames(tmp_path):
         assert f.read_bytes() == (more / f.relative_to(plain)).read_bytes()
     with pytest.raises(DataError, match="at least one"):
         write_dataset(tmp_path / "x", subjects=1, frames_per_class=1, workers=1, normal_frames=0)
+    with pytest.raises(DataError, match="needs the normal class"):
+        write_dataset(tmp_path / "y", subjects=1, frames_per_class=1, classes=["one_hand"], workers=1, normal_frames=3)
 
 
 # -- CLI ------------------------------------------------------------------------------------

@@ -146,6 +146,8 @@ def write_dataset(
         raise DataError("a class is listed twice")
     if subjects < 1 or frames_per_class < 1 or (normal_frames is not None and normal_frames < 1):
         raise DataError("need at least one subject and one frame per class")
+    if normal_frames is not None and NORMAL_CLASS not in classes:
+        raise DataError(f"a normal-frame count needs the normal class {NORMAL_CLASS!r} among the classes")
     counts = {cls: int(normal_frames if normal_frames is not None and cls == NORMAL_CLASS else frames_per_class)
               for cls in classes}
     _check_out(out, classes, force)
