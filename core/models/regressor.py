@@ -117,6 +117,13 @@ class _Towers(nn.Sequential):
         return super().forward(x.contiguous(memory_format=torch.channels_last))
 
 
+def _conv_stack(layers: list[nn.Module], towers: int) -> nn.Sequential:
+    """The regressor's ``features``: a plain Sequential for one tower, channels-last towers for more."""
+    if towers == 1:
+        return nn.Sequential(*layers)
+    return _Towers(*layers).to(memory_format=torch.channels_last)
+
+
 class Regressor(nn.Module):
     """f(x) in roughly [0, 1]: higher = more normal."""
 
@@ -142,10 +149,8 @@ class Regressor(nn.Module):
             else:
                 raise ValueError(f"unknown regressor kind {config.kind!r} (plain, resnet)")
             ch = w
-        self.features = nn.Sequential(*layers) if k == 1 else _Towers(*layers)
+        self.features = _conv_stack(layers, k)
         self.head = GapLinearHead(ch * k)
-        if k > 1:
-            self.features.to(memory_format=torch.channels_last)
 
     @classmethod
     def from_members(cls, members: list["Regressor"]) -> "Regressor":
@@ -181,9 +186,7 @@ class Regressor(nn.Module):
                 layers[-1] = fuse_conv_bn_eval(layers[-1], layer)
             else:
                 layers.append(layer)
-        copy.features = type(copy.features)(*layers)
-        if self.config.members > 1:
-            copy.features.to(memory_format=torch.channels_last)
+        copy.features = _conv_stack(layers, self.config.members)
         return copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
