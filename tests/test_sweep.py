@@ -1,5 +1,6 @@
 """The one-known sweep: says so when a regressor never left the constant-output plateau; an
-ensemble of regressors keeps the single regressor as its first member."""
+ensemble of regressors keeps the single regressor as its first member; the regressors can
+learn from a subset of the normal frames while the VAE learns from all."""
 
 from __future__ import annotations
 
@@ -65,3 +66,38 @@ def test_an_ensemble_keeps_the_single_regressor_as_its_first_member() -> None:
     torch.testing.assert_close(first_member_out, one.head.fc.weight[0])
     assert any("'blank'" in m and "2 members" in m for m in said)
     assert sum("pseudo-anomalies" in m for m in said) == 1
+
+
+def test_the_regressors_can_learn_from_fewer_normal_frames_than_the_vae(monkeypatch) -> None:
+    import core.experiments.sweep as sweep
+
+    normal, known, test_x = _data()
+    seen: dict[str, list[torch.Tensor]] = {"vae": [], "reg": [], "pseudo": []}
+    real_vae, real_reg = sweep.train_vae, sweep.train_regressor
+
+    def vae_spy(vae, x, config):
+        seen["vae"].append(x)
+        return real_vae(vae, x, config)
+
+    def reg_spy(reg, x_normal, x_known, config, **kw):
+        seen["reg"].append(x_normal)
+        seen["pseudo"].append(kw["pseudo"])
+        return real_reg(reg, x_normal, x_known, config, **kw)
+
+    monkeypatch.setattr(sweep, "train_vae", vae_spy)
+    monkeypatch.setattr(sweep, "train_regressor", reg_spy)
+    said: list[str] = []
+    s = replace(_settings(reg_lr=1e-2), pseudo_share=0.5, reg_normal_max=10,
+                regressor=replace(_settings(1e-2).regressor, members=2))
+    run_sweep(normal, known, test_x, s, progress=said.append)
+    assert len(seen["vae"][0]) == 24
+    subset = seen["reg"][0]
+    assert len(subset) == 10 and all(len(x) == 10 for x in seen["reg"])
+    assert all(len(p) == 10 for p in seen["pseudo"])  # pseudo-anomalies come from the same subset
+    # the subset is made of real normal frames, each once, in their original order
+    rows = [int(torch.nonzero((normal == f).flatten(1).all(1))[0]) for f in subset]
+    assert rows == sorted(set(rows))
+    assert any("10 of the 24 normal training images" in m for m in said)
+    # the same seed picks the same subset; without a limit every frame is used
+    assert torch.equal(sweep.regressor_normals(normal, 10, 0), subset)
+    assert sweep.regressor_normals(normal, None, 0) is normal and sweep.regressor_normals(normal, 99, 0) is normal

@@ -140,12 +140,14 @@ def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path:
     out = tmp_path / "m.safetensors"
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
                "--vae-convs", "2", "--pseudo-anomalies", "0.5", "--pseudo-copies", "3", "--reg-members", "2",
-               *FAST])
+               "--reg-normal-frames", "5", *FAST])
     err = capsys.readouterr().err
     assert rc == 0, err
     model = load_model(out)
     n_normal = model.meta["data"]["splits"]["train"]["classes"]["pigeon"]
-    assert f"made {3 * n_normal} pseudo-anomalies from the normal training images (50%" in err
+    assert n_normal > 5 and f"the regressors learn from 5 of the {n_normal} normal training images" in err
+    assert "made 15 pseudo-anomalies from the normal training images (50%" in err  # 3 copies of the 5
+    assert model.meta["train_config"]["reg_normal_frames"] == 5
     assert model.vae.config.convs_per_level == 2
     assert model.meta["train_config"]["pseudo_share"] == 0.5
     assert model.meta["train_config"]["pseudo_copies"] == 3
@@ -154,7 +156,7 @@ def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path:
                "--out", str(tmp_path / "paper.safetensors"), "--pseudo-anomalies", "0", *FAST])
     assert rc == 0 and "pseudo-anomalies" not in capsys.readouterr().err
     for bad in (["--pseudo-anomalies", "1"], ["--pseudo-anomalies", "-0.1"], ["--vae-convs", "0"],
-                ["--pseudo-copies", "0"], ["--reg-members", "0"]):
+                ["--pseudo-copies", "0"], ["--reg-members", "0"], ["--reg-normal-frames", "0"]):
         rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                    "--out", str(tmp_path / "x.safetensors"), *bad, *FAST])
         assert rc == 2

@@ -54,6 +54,10 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reg-members", type=int, default=FolderTrainConfig.reg_members, metavar="K",
                    help="regressors trained with their own seeds and pseudo-anomalies and averaged "
                         f"into one (f(x) and Grad-CAM are the members' means; default {FolderTrainConfig.reg_members})")
+    p.add_argument("--reg-normal-frames", type=int, metavar="N",
+                   help="the regressors learn from at most N of the normal training frames (a seeded random "
+                        "subset) while the VAE learns from all; bounds the regressors' training time when "
+                        "there are many normal frames (default: all)")
     p.add_argument("--reg-widths", type=int, nargs="+", default=list(FolderTrainConfig.reg_widths), metavar="C",
                    help="channels of the regressor's conv blocks, one per block (default "
                         f"{' '.join(map(str, FolderTrainConfig.reg_widths))})")
@@ -104,6 +108,8 @@ def train_config(args: argparse.Namespace, known: list[str]):
         raise SpaderError("--pseudo-copies must be at least 1")
     if args.reg_members < 1:
         raise SpaderError("--reg-members must be at least 1")
+    if args.reg_normal_frames is not None and args.reg_normal_frames < 1:
+        raise SpaderError("--reg-normal-frames must be at least 1")
     if min(args.reg_widths) < 1:
         raise SpaderError("--reg-widths must all be at least 1")
     if args.reg_halvings is not None and not 0 <= args.reg_halvings < len(args.reg_widths):
@@ -118,7 +124,7 @@ def train_config(args: argparse.Namespace, known: list[str]):
         batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
         max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
         pseudo_share=args.pseudo_anomalies, pseudo_copies=args.pseudo_copies,
-        reg_members=args.reg_members, reg_widths=tuple(args.reg_widths), reg_halvings=args.reg_halvings,
+        reg_members=args.reg_members, reg_normal_frames=args.reg_normal_frames, reg_widths=tuple(args.reg_widths), reg_halvings=args.reg_halvings,
         reg_dilate=args.reg_dilate, reg_norm=args.reg_norm,
     )
 

@@ -76,6 +76,9 @@ class FolderTrainConfig:
     # runs/synth-hd: SPADER 0.973 -> 0.988, weakest unknown class 0.907 -> 0.955 with 3
     # instead of 1, for 3x the regressor's training time
     reg_members: int = 3
+    # at most this many normal training frames for the regressors (a seeded random subset);
+    # the VAE learns from all. None: all of them
+    reg_normal_frames: int | None = None
     device: str = "auto"
     workers: int = 2
     max_per_class: int | None = None  # cap files per class and split (quick runs)
@@ -87,6 +90,8 @@ class FolderTrainConfig:
             raise ValueError(f"pseudo_copies must be a whole number of at least 1, got {self.pseudo_copies!r}")
         if not isinstance(self.reg_members, int) or self.reg_members < 1:
             raise ValueError(f"reg_members must be a whole number of at least 1, got {self.reg_members!r}")
+        if self.reg_normal_frames is not None and self.reg_normal_frames < 1:
+            raise ValueError(f"reg_normal_frames must be at least 1, got {self.reg_normal_frames}")
         if self.reg_halvings is not None and not 0 <= self.reg_halvings < len(self.reg_widths):
             raise ValueError(f"reg_halvings must be from 0 to {len(self.reg_widths) - 1} "
                              f"(one fewer than the regressor's blocks), got {self.reg_halvings}")
@@ -189,6 +194,7 @@ def _settings(cfg: FolderTrainConfig, size: int, show_bars: bool | None, smooth_
         pseudo_share=cfg.pseudo_share,
         pseudo_smooth_px=smooth_px,
         pseudo_copies=cfg.pseudo_copies,
+        reg_normal_max=cfg.reg_normal_frames,
     )
 
 

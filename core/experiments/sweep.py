@@ -39,6 +39,9 @@ class SweepSettings:
     pseudo_share: float = 0.0
     pseudo_smooth_px: float = 1.0  # the damage is smoothed like the model input
     pseudo_copies: int = 1  # damaged copies of every normal training frame
+    # at most this many normal frames (a fixed random subset) for the regressors and their
+    # pseudo-anomalies; the VAE always learns from all of them. None: all
+    reg_normal_max: int | None = None
 
 
 @dataclass
@@ -81,9 +84,13 @@ def run_sweep(
     recons, losses = reconstruct_dataset(vae, test_x, m=s.m, seed=s.seed, batch=s.batch)
     timings["scoring"] += time.perf_counter() - t0
     out = SweepOutcome(vae=vae, timings=timings)
+    reg_normal = regressor_normals(normal_train, s.reg_normal_max, s.seed)
+    if len(reg_normal) < len(normal_train):
+        say(f"the regressors learn from {len(reg_normal)} of the {len(normal_train)} normal training images "
+            f"(a fixed random subset); the VAE learned from all of them")
     # member 0 keeps the seeds a single regressor always had; each other member draws its
     # own initialisation, batch order and pseudo-anomalies
-    pseudo = [_pseudo_anomalies(normal_train, s, s.seed + MEMBER_SEED_STEP * j, say if j == 0 else None)
+    pseudo = [_pseudo_anomalies(reg_normal, s, s.seed + MEMBER_SEED_STEP * j, say if j == 0 else None)
               for j in range(s.regressor.members)]
     for i, (known, x_known) in enumerate(known_train.items()):
         say(f"training the regressor: normal vs known anomaly {known!r} ({len(x_known)} images)"
@@ -94,7 +101,7 @@ def run_sweep(
             seed = s.seed + 1 + i + MEMBER_SEED_STEP * j
             torch.manual_seed(seed)
             reg = Regressor(s.regressor.member())
-            hist = train_regressor(reg, normal_train, x_known, replace(s.reg_train, seed=seed),
+            hist = train_regressor(reg, reg_normal, x_known, replace(s.reg_train, seed=seed),
                                    pseudo=pseudo[j], pseudo_share=s.pseudo_share)
             name = repr(known) if s.regressor.members == 1 else f"{known!r} member {j + 1}"
             if not hist.learned:
@@ -114,6 +121,20 @@ def run_sweep(
         timings["scoring"] += time.perf_counter() - t0
         out.regressors[known] = reg
     return out
+
+
+def regressor_normals(normal: torch.Tensor, limit: int | None, seed: int) -> torch.Tensor:
+    """The normal frames the regressors learn from: all of them, or ``limit`` picked at random
+    (seeded) and kept in their original order.
+
+    Why a limit: the VAE gains from every extra normal frame, while the regressor's training
+    time grows with them (each epoch also holds one pseudo-anomaly per normal frame)."""
+    if limit is None or limit >= len(normal):
+        return normal
+    if limit < 1:
+        raise ValueError(f"the regressors need at least one normal frame, got a limit of {limit}")
+    keep = torch.randperm(len(normal), generator=torch.Generator().manual_seed(seed))[:limit]
+    return normal[keep.sort().values]
 
 
 def _pseudo_anomalies(normal: torch.Tensor, s: SweepSettings, seed: int, say: Progress | None) -> torch.Tensor | None:
