@@ -88,7 +88,7 @@ def train_regressor(
     state_path: str | Path | None = None,
     pseudo: torch.Tensor | None = None,
     pseudo_share: float = 0.5,
-    max_starts: int = 3,
+    max_starts: int = 5,
 ) -> TrainHistory:
     """Fit f(x) by the L1 loss to 1 (normal) and 0 (known anomaly), classes weighted equally.
 
