@@ -124,8 +124,8 @@ def train_config(args: argparse.Namespace, known: list[str]):
         batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
         max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
         pseudo_share=args.pseudo_anomalies, pseudo_copies=args.pseudo_copies,
-        reg_members=args.reg_members, reg_normal_frames=args.reg_normal_frames, reg_widths=tuple(args.reg_widths), reg_halvings=args.reg_halvings,
-        reg_dilate=args.reg_dilate, reg_norm=args.reg_norm,
+        reg_members=args.reg_members, reg_normal_frames=args.reg_normal_frames, reg_widths=tuple(args.reg_widths),
+        reg_halvings=args.reg_halvings, reg_dilate=args.reg_dilate, reg_norm=args.reg_norm,
     )
 
 
