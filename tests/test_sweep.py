@@ -87,7 +87,7 @@ def test_the_regressors_can_learn_from_fewer_normal_frames_than_the_vae(monkeypa
     monkeypatch.setattr(sweep, "train_vae", vae_spy)
     monkeypatch.setattr(sweep, "train_regressor", reg_spy)
     said: list[str] = []
-    s = replace(_settings(reg_lr=1e-2), pseudo_share=0.5, reg_normal_max=10,
+    s = replace(_settings(reg_lr=1e-2), pseudo_share=0.5, reg_normal_frames=10,
                 regressor=replace(_settings(1e-2).regressor, members=2))
     run_sweep(normal, known, test_x, s, progress=said.append)
     assert len(seen["vae"][0]) == 24

@@ -194,7 +194,7 @@ def _settings(cfg: FolderTrainConfig, size: int, show_bars: bool | None, smooth_
         pseudo_share=cfg.pseudo_share,
         pseudo_smooth_px=smooth_px,
         pseudo_copies=cfg.pseudo_copies,
-        reg_normal_max=cfg.reg_normal_frames,
+        reg_normal_frames=cfg.reg_normal_frames,
     )
 
 

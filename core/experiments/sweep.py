@@ -41,7 +41,7 @@ class SweepSettings:
     pseudo_copies: int = 1  # damaged copies of every normal training frame
     # at most this many normal frames (a fixed random subset) for the regressors and their
     # pseudo-anomalies; the VAE always learns from all of them. None: all
-    reg_normal_max: int | None = None
+    reg_normal_frames: int | None = None
 
 
 @dataclass
@@ -84,7 +84,7 @@ def run_sweep(
     recons, losses = reconstruct_dataset(vae, test_x, m=s.m, seed=s.seed, batch=s.batch)
     timings["scoring"] += time.perf_counter() - t0
     out = SweepOutcome(vae=vae, timings=timings)
-    reg_normal = regressor_normals(normal_train, s.reg_normal_max, s.seed)
+    reg_normal = regressor_normals(normal_train, s.reg_normal_frames, s.seed)
     if len(reg_normal) < len(normal_train):
         say(f"the regressors learn from {len(reg_normal)} of the {len(normal_train)} normal training images "
             f"(a fixed random subset); the VAE learned from all of them")
