@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--save-models", action="store_true",
                    help="also write each known choice's model (model-CLASS.safetensors, about 4 MB each, no "
                         "threshold) for `spader evaluate`, `spader score` or the app")
+    v = sub.add_parser("variants", help="AUROC per kind of pose within a synthetic class, from a finished "
+                                        "`experiment folders` run's saved scores (no retraining)")
+    v.add_argument("run", type=Path, metavar="RUN", help="the run's --out folder (result.json, scores.npz)")
+    v.add_argument("--data", type=Path, help="the synthetic data set (default: the one result.json names)")
+    v.add_argument("--scorer", default="spader", help="scorer key (default spader; e.g. vae_cnn_reg, cnn_reg)")
 
 
 def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +60,24 @@ def run(args: argparse.Namespace) -> int:
         from core.cli.folder_args import run_folder_sweep
 
         return run_folder_sweep(args)
+    if args.name == "variants":
+        return _run_variants(args)
     return _run_noisy_mnist(args)
+
+
+def _run_variants(args: argparse.Namespace) -> int:
+    from core.errors import SpaderError
+    from core.experiments.variants import format_variant_table, variant_table
+    from core.scoring import SCORER_KEYS
+
+    if args.scorer not in SCORER_KEYS:
+        raise SpaderError(f"--scorer must be one of {', '.join(SCORER_KEYS)}")
+    table = variant_table(args.run, args.data, args.scorer)
+    if not table.auroc:
+        print(f"{args.run}: its test split holds no class drawn as several kinds of pose")
+        return 0
+    print(format_variant_table(table, args.scorer))
+    return 0
 
 
 def _run_noisy_mnist(args: argparse.Namespace) -> int:

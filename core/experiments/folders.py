@@ -126,16 +126,11 @@ def prepare_splits(
     missing = [c for c in (cfg.normal, *cfg.known) if c not in ds.classes]
     if missing:
         raise DataError(f"{ds.root}: no class folder named {missing} (classes: {', '.join(ds.classes)})")
-    split = split_by_subject(ds.items, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed,
-                             files_are_subjects=ds.subject_source == "file")
-    out = PreparedSplits(warning=getattr(split, "warning", "") or "", smooth_px=pre.smooth_px)
+    splits, warning = split_items(ds, cfg)
+    out = PreparedSplits(warning=warning, smooth_px=pre.smooth_px)
     if out.warning:
         say(f"warning: {out.warning}")
-    rng = np.random.default_rng(cfg.seed)
-    for name, items in (("train", split.train), ("val", split.val), ("test", split.test)):
-        items = list(items)
-        if cfg.max_per_class is not None:
-            items = cap_per_class(items, cfg.max_per_class, rng)
+    for name, items in splits.items():
         say(f"preprocessing {len(items)} {name} files")
         x, pres = load_preprocessed(ds, items, pre, workers=cfg.workers)
         keep = np.array([p.has_hand for p in pres], bool)
@@ -147,6 +142,21 @@ def prepare_splits(
         if not (out.labels[name] == cfg.normal).any():
             raise DataError(f"the {name} split has no '{cfg.normal}' frames: add subjects or change the split fractions")
     return out
+
+
+def split_items(ds: FolderDataset, cfg: FolderTrainConfig) -> tuple[dict[str, list], str]:
+    """The files of the train, val and test splits (in that order; capped with
+    ``cfg.max_per_class``), and the split's warning ("" when none)."""
+    split = split_by_subject(ds.items, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed,
+                             files_are_subjects=ds.subject_source == "file")
+    rng = np.random.default_rng(cfg.seed)
+    splits = {}
+    for name, items in (("train", split.train), ("val", split.val), ("test", split.test)):
+        items = list(items)
+        if cfg.max_per_class is not None:
+            items = cap_per_class(items, cfg.max_per_class, rng)
+        splits[name] = items
+    return splits, getattr(split, "warning", "") or ""
 
 
 def cap_per_class(items: list, n: int, rng: np.random.Generator) -> list:

@@ -49,6 +49,11 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
     "interlaced": "the fingers of both hands are interlaced (clasped hands)",
     "hands_down": "no pose: both hands rest on the lap",
 }
+# Classes drawn as more than one kind of pose; each frame's Pose.variant says which.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "palms_wrong": ("own_side", "crossed"),  # each hand on its own side / crossed like the pigeon
+    "one_hand": ("crossed", "own_side"),  # the raised hand as in the pigeon / on its own side
+}
 # Classes whose hands are held in front of the body (nearest objects to the camera).
 RAISED_CLASSES = tuple(c for c in CLASSES if c != "hands_down")
 
@@ -202,7 +207,8 @@ def _uncrossed(subject, rng):
 
 
 def _palms_wrong(subject, rng):
-    if rng.random() < 0.6:  # own side, palms out, thumbs still meeting in the middle
+    own_side = rng.random() < 0.6
+    if own_side:  # palms out, thumbs still meeting in the middle
         hands, H = _own_side(subject, rng, True, _u(rng, -5.0, 35.0), (22.0, 70.0))
         dz = _front_back(subject, rng)
         for side, h in hands.items():
@@ -214,7 +220,7 @@ def _palms_wrong(subject, rng):
         h.joints[1:, 1] += _u(rng, 10.0, 30.0)
         h.joints[1:, 2] += _u(rng, 10.0, 30.0)
         h.joints[0, 1] = _u(rng, 20.0, 45.0)
-    return hands, H
+    return hands, H, "own_side" if own_side else "crossed"
 
 
 def _fingers_spread(subject, rng):
@@ -239,14 +245,15 @@ def _fingers_curled(subject, rng):
 def _one_hand(subject, rng):
     active = RIGHT if rng.random() < 0.5 else LEFT
     other = LEFT if active == RIGHT else RIGHT
-    if rng.random() < 0.5:
+    crossed = rng.random() < 0.5
+    if crossed:
         hands, H = _crossed(subject, rng)
     else:
         hands, H = _own_side(subject, rng, False, _u(rng, -20.0, 60.0), (10.0, 60.0))
         hands[active].joints = _joints(_thumb(rng, (40.0, 80.0), (-5.0, 15.0), (5.0, 25.0), (10.0, 40.0)), _fingers_together(rng))
     hands[active].wrist[0] -= hands[active].wrist[0] * _u(rng, 0.0, 1.0)  # nearer the midline
     hands[other] = _resting_on_lap(subject, other, rng) if rng.random() < 0.7 else _hanging(subject, other, rng)
-    return hands, H
+    return hands, H, "crossed" if crossed else "own_side"
 
 
 def _interlaced(subject, rng):
@@ -338,7 +345,7 @@ def sample_pose(cls: str, subject: Subject, rng: np.random.Generator) -> Pose:
         from core.errors import DataError
 
         raise DataError(f"unknown pose class {cls!r}; known: {', '.join(CLASSES)}") from None
-    hands, centre = sampler(subject, rng)
+    hands, centre, *variant = sampler(subject, rng)  # samplers of VARIANTS' classes also name the kind
     _jitter_joints(hands, rng)
     if cls != "hands_down":
         _rotate_posed(hands, centre, rng)
@@ -351,6 +358,7 @@ def sample_pose(cls: str, subject: Subject, rng: np.random.Generator) -> Pose:
         lateral_mm=subject.lateral_mm + rng.normal(0.0, 15.0),
         vertical_mm=subject.vertical_mm + rng.normal(0.0, 10.0),
         yaw_deg=subject.yaw_deg + _clipn(rng, 2.5, 6.0),
+        variant=variant[0] if variant else "",
     )
     fit_reach(subject, pose)
     return pose

@@ -106,6 +106,7 @@ class Pose:
     lateral_mm: float = 0.0
     vertical_mm: float = 40.0
     yaw_deg: float = 0.0
+    variant: str = ""  # which kind of its class, where a class has several (poses.VARIANTS)
 
     def hand(self, side: str) -> HandPose:
         return self.right if side == RIGHT else self.left

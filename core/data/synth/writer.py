@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from capture.frame import Intrinsics
 from core.data.synth.poses import CLASS_DESCRIPTIONS, CLASSES, NORMAL_CLASS, sample_pose
 from core.data.synth.raycast import KINECT_NFOV_BINNED
 from core.data.synth.render import SceneParams, render_frame
-from core.data.synth.scene import Subject, sample_subject
+from core.data.synth.scene import Pose, Subject, sample_subject
 from core.errors import DataError
 
 DATASET_FILE = "dataset.json"
@@ -44,18 +45,37 @@ def dataset_subject(seed: int, index: int) -> Subject:
     return sample_subject(np.random.default_rng([int(seed), 0, int(index)]), subject_id(index))
 
 
+def _frame_pose(seed: int, cls: str, k: int, subject: Subject) -> tuple[Pose, np.random.Generator]:
+    """Frame ``k``'s pose and the random stream its rendering continues from."""
+    rng = np.random.default_rng([int(seed), 1, CLASSES.index(cls), int(k)])
+    return sample_pose(cls, subject, rng), rng
+
+
 def dataset_frame(seed: int, cls: str, k: int, n_subjects: int, camera: Intrinsics = KINECT_NFOV_BINNED,
                   subject: Subject | None = None) -> tuple[str, np.ndarray]:
     """Frame ``k`` of class ``cls``: (subject id, uint16 depth in mm), as the data set writer makes it."""
-    ci = CLASSES.index(cls)
     subject = subject or dataset_subject(seed, k % n_subjects)
-    rng = np.random.default_rng([int(seed), 1, ci, int(k)])
-    pose = sample_pose(cls, subject, rng)
+    pose, rng = _frame_pose(seed, cls, k, subject)
     return subject.id, render_frame(SceneParams(subject, pose, camera), rng)
+
+
+def dataset_pose(seed: int, cls: str, filename: str) -> Pose:
+    """The pose of a data set frame, from its file name, without rendering it (for analysis:
+    ``Pose.variant`` says which kind of its class the frame shows)."""
+    subject_index, k = parse_frame_filename(filename)
+    return _frame_pose(seed, cls, k, dataset_subject(seed, subject_index))[0]
 
 
 def frame_filename(subject: str, k: int) -> str:
     return f"{subject}_{k:05d}.png"
+
+
+def parse_frame_filename(filename: str) -> tuple[int, int]:
+    """(subject index, frame index k) of a name ``frame_filename`` made."""
+    m = re.fullmatch(r"s(\d{4,})_(\d{5,})(?:\.png)?", Path(filename).name)
+    if m is None:
+        raise DataError(f"{filename}: not a frame name that spader synth writes (sNNNN_KKKKK.png)")
+    return int(m.group(1)), int(m.group(2))
 
 
 def _render_chunk(job: tuple) -> int:
