@@ -156,7 +156,7 @@ def split_items(ds: FolderDataset, cfg: FolderTrainConfig) -> tuple[dict[str, li
         if cfg.max_per_class is not None:
             items = cap_per_class(items, cfg.max_per_class, rng)
         splits[name] = items
-    return splits, getattr(split, "warning", "") or ""
+    return splits, split.warning
 
 
 def cap_per_class(items: list, n: int, rng: np.random.Generator) -> list:

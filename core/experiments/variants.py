@@ -38,22 +38,24 @@ class VariantTable:
         return float(np.mean(vals)) if vals else float("nan")
 
 
-def read_run(run: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """A sweep folder's ``result.json`` and ``scores.npz``, with a clear message when absent."""
+def read_run(run: Path, scorer: str) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+    """A sweep folder's ``result.json``, its test labels and one scorer's scores per known
+    choice (the other scorers' arrays stay compressed), with a clear message when absent."""
     try:
         result = json.loads((run / "result.json").read_text())
         with np.load(run / "scores.npz") as z:
-            scores = {k: z[k] for k in z.files}
+            labels = z["labels"]
+            scores = {k: z[f"{k}.{scorer}"] for k in result.get("known_choices", [])}
     except FileNotFoundError as exc:
         raise DataError(f"{run}: not a finished `spader experiment folders` run ({Path(exc.filename).name} missing)") from None
     if result.get("experiment") != "folders":
         raise DataError(f"{run}/result.json is not from `spader experiment folders`")
-    return result, scores
+    return result, labels, scores
 
 
 def variant_table(run: Path, data: Path | None = None, scorer: str = "spader") -> VariantTable:
     """Per-kind AUROC for every class in ``VARIANTS`` that the run's test split holds."""
-    result, scores = read_run(run)
+    result, labels, scores = read_run(run, scorer)
     ds = open_dataset(data or Path(result["data"]))
     if not ds.meta.get("synthetic") or "seed" not in ds.meta:
         raise DataError(f"{ds.root}: not a `spader synth dataset` folder (its dataset.json names no generator seed)")
@@ -61,7 +63,6 @@ def variant_table(run: Path, data: Path | None = None, scorer: str = "spader") -
     cfg = FolderTrainConfig(normal=c["normal"], known=tuple(c["known"]), seed=c["seed"], val_fraction=c["val_fraction"],
                             test_fraction=c["test_fraction"], max_per_class=c.get("max_per_class"))
     test = split_items(ds, cfg)[0]["test"]
-    labels = scores["labels"]
     subjects = result.get("splits", {}).get("test", {}).get("subjects")
     if (subjects is not None and subjects != sorted({it.subject for it in test})) or len(test) != len(labels) \
             or any(it.cls != lab for it, lab in zip(test, labels)):
@@ -83,7 +84,7 @@ def variant_table(run: Path, data: Path | None = None, scorer: str = "spader") -
             keep = normal.copy()
             keep[sel] = True
             table.counts[(cls, kind)] = int(sel.size)
-            table.auroc[(cls, kind)] = {k: auroc(scores[f"{k}.{scorer}"][keep], normal[keep]) for k in cols}
+            table.auroc[(cls, kind)] = {k: auroc(scores[k][keep], normal[keep]) for k in cols}
     return table
 
 
