@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -189,3 +190,29 @@ def test_a_finer_grad_cam_layer_is_an_option_recorded_in_the_model(tiny_dataset:
         assert rc == 2
         err = capsys.readouterr().err
         assert bad[0] in err and "Traceback" not in err
+
+
+def test_the_depth_band_is_an_option_recorded_in_the_model(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    from core.pipeline import model_preprocess_config
+    from core.preprocess import preprocess_depth
+
+    out = tmp_path / "band.safetensors"
+    rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
+               "--band-mm", "40", "--reg-members", "1", *FAST])
+    assert rc == 0, capsys.readouterr().err
+    pre = model_preprocess_config(load_model(out))  # what scoring, evaluate and the app will use
+    assert pre.band_mm == 40
+    frame = np.full((96, 96), 2000, np.uint16)
+    frame[30:60, 30:60] = 1000
+    frame[40:50, 40:50] = 1020  # a dent 20 mm deep in the 'hand'
+    sharp = dataclasses.replace(pre, smooth_px=0.0)
+    narrow = preprocess_depth(frame.astype(np.float32), sharp).image
+    wide = preprocess_depth(frame.astype(np.float32), dataclasses.replace(sharp, band_mm=250.0)).image
+    c = pre.size // 2  # the dent is at the middle of the hand, the middle of the crop
+    # the same 20 mm of relief spans half the band at 40 mm, under a tenth of it at 250 mm
+    assert narrow.max() - narrow[c, c] == pytest.approx(0.5, abs=0.05)
+    assert wide.max() - wide[c, c] == pytest.approx(0.08, abs=0.01)
+    for bad in ("0", "-5"):
+        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+                   "--out", str(tmp_path / "x.safetensors"), "--band-mm", bad, *FAST])
+        assert rc == 2 and "--band-mm" in capsys.readouterr().err

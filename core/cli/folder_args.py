@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from core.experiments.folders import FolderTrainConfig, PreparedSplits
 from core.models.regressor import NORMS
+from core.preprocess import PreprocessConfig
 from core.scoring import SCORER_KEYS
 
 if TYPE_CHECKING:
     from core.data.folders import FolderDataset
     from core.experiments.sweep import SweepOutcome
-    from core.preprocess import PreprocessConfig
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -72,6 +72,22 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smooth-px", type=float, default=1.0, metavar="SIGMA",
                    help="Gaussian smoothing of the model input, sigma in model pixels (default 1; 0: off); "
                         "stored in the model, so scoring smooths the same way")
+    p.add_argument("--band-mm", type=float, default=PreprocessConfig.band_mm, metavar="MM",
+                   help="depth range behind the hands that the model input spans, 1 at the hands to 0 at "
+                        f"this many mm behind (default {PreprocessConfig.band_mm:g}); a narrower band gives the "
+                        "relief of the hands more contrast; stored in the model")
+
+
+def checked_band_mm(args: argparse.Namespace) -> float:
+    """The --band-mm value (the preprocessing default when the command has no such option)."""
+    from core.errors import SpaderError
+
+    value = getattr(args, "band_mm", None)
+    if value is None:
+        return PreprocessConfig.band_mm
+    if not value > 0:
+        raise SpaderError("--band-mm must be positive")
+    return float(value)
 
 
 def checked_smooth_px(args: argparse.Namespace) -> float | None:
@@ -87,13 +103,11 @@ def checked_smooth_px(args: argparse.Namespace) -> float | None:
 def open_data(args: argparse.Namespace):
     from core.data.folders import open_dataset
     from core.errors import SpaderError
-    from core.preprocess import PreprocessConfig
-
     if args.max_per_class is not None and args.max_per_class < 1:
         raise SpaderError("--max-per-class must be at least 1")
     ds = open_dataset(args.data, unit_mm=args.unit_mm, subject_pattern=args.subject_pattern)
     pre = PreprocessConfig(size=args.size, hand_search=not args.no_hand_search,
-                           smooth_px=checked_smooth_px(args) or 0.0)
+                           smooth_px=checked_smooth_px(args) or 0.0, band_mm=checked_band_mm(args))
     return ds, pre
 
 
