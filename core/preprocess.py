@@ -21,7 +21,7 @@ Steps:
    ``band_mm`` behind it; holes and everything further back are 0. The subject's distance
    to the camera therefore does not change the input;
 5. resized (area interpolation) to ``size`` x ``size``;
-6. optionally smoothed with a Gaussian of ``smooth_px`` pixels (core.smoothing: sensor
+6. optionally smoothed with a Gaussian of ``smooth_px`` pixels (core.runtime.smoothing: sensor
    noise in the input would otherwise show up in the VAE's loss map).
 
 ``Preprocessed.box`` is the crop in frame pixels; ``map_to_frame`` puts any model-size map
@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from capture.frame import DepthFrame
-from core.smoothing import smooth_image
+from core.runtime.smoothing import smooth_image
 
 # Azure Kinect NFOV (binned or not): fx is about 0.79 x the image width.
 DEFAULT_FX_PER_WIDTH = 0.7875

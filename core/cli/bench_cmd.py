@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.assets import DEFAULT_MODEL
-    from core.bench import format_table, resolve_devices, run_bench, write_json
-    from core.checkpoint import load_model
+    from core.runtime.bench import format_table, resolve_devices, run_bench, write_json
+    from core.spader.checkpoint import load_model
 
     devices = resolve_devices(args.device)
     model, source = None, ""

@@ -29,13 +29,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from core.assets import default_model_path
-    from core.checkpoint import load_model
+    from core.spader.checkpoint import load_model
     from core.data.folders import load_preprocessed
     from core.device import pick_device
     from core.errors import DataError
     from core.experiments.folders import cap_per_class, evaluate_model
     from core.experiments.report import format_table, write_table_csv
-    from core.pipeline import model_preprocess_config
+    from core.runtime.scorer import model_preprocess_config
 
     model = load_model(args.model or default_model_path(), device=pick_device("auto"))
     ds, _ = folder_args.open_data(args)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_variants(args: argparse.Namespace) -> int:
     from core.errors import SpaderError
     from core.experiments.variants import format_variant_table, variant_table
-    from core.scoring import SCORER_KEYS
+    from core.spader.scorers import SCORER_KEYS
 
     if args.scorer not in SCORER_KEYS:
         raise SpaderError(f"--scorer must be one of {', '.join(SCORER_KEYS)}")

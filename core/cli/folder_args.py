@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.experiments.folders import FolderTrainConfig, PreparedSplits
-from core.models.regressor import NORMS
+from core.spader.regressor import NORMS
 from core.preprocess import PreprocessConfig
-from core.scoring import SCORER_KEYS
+from core.spader.scorers import SCORER_KEYS
 
 if TYPE_CHECKING:
     from core.data.folders import FolderDataset
-    from core.experiments.sweep import SweepOutcome
+    from core.spader.recipe import SweepOutcome
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                         f"(default {FolderTrainConfig.vae_convs_per_level}; 1 = the light model of earlier versions)")
     p.add_argument("--pseudo-anomalies", type=float, default=FolderTrainConfig.pseudo_share, metavar="SHARE",
                    help="share (0 to <1) of the regressor's anomalous side given to generic pseudo-anomalies "
-                        "made from the normal training frames (core/pseudo_anomalies.py); "
+                        "made from the normal training frames (core/spader/pseudo_anomalies.py); "
                         f"default {FolderTrainConfig.pseudo_share:g}, 0 = known classes only, as in the paper")
     p.add_argument("--pseudo-copies", type=int, default=FolderTrainConfig.pseudo_copies, metavar="N",
                    help=f"damaged copies of every normal training frame (default {FolderTrainConfig.pseudo_copies})")
@@ -209,7 +209,7 @@ def save_sweep_models(outcome: SweepOutcome, prepared: PreparedSplits, cfg: Fold
                       pre: PreprocessConfig, ds: FolderDataset, args: argparse.Namespace) -> list[Path]:
     """One model file per known choice: the shared VAE with that choice's regressor. No
     threshold is chosen (the sweep scores the test split, never a validation split)."""
-    from core.checkpoint import SpaderModel, save_model
+    from core.spader.checkpoint import SpaderModel, save_model
     from core.experiments.folders import split_record
 
     paths = []

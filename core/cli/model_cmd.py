@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.checkpoint import load_model
+    from core.spader.checkpoint import load_model
 
     model = load_model(args.model)  # validates shapes and values, not just the header
     meta = model.meta

@@ -34,8 +34,8 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.assets import default_model_path
-    from core.checkpoint import load_model
-    from core.rescore import rescore
+    from core.spader.checkpoint import load_model
+    from core.runtime.rescore import rescore
 
     if args.threads:
         import torch

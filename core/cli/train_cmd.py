@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.checkpoint import save_model
+    from core.spader.checkpoint import save_model
     from core.experiments.folders import evaluate_model, prepare_splits, train_model
     from core.experiments.report import format_table
 

@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checkpoint import SpaderModel
+from core.spader.checkpoint import SpaderModel
 from core.data.folders import FolderDataset, load_preprocessed, split_by_subject
 from core.errors import DataError
-from core.experiments.sweep import Progress, SweepSettings, run_sweep
-from core.metrics import auroc
-from core.models import RegressorConfig, VAEConfig
+from core.spader.recipe import Progress, SweepSettings, run_sweep
+from core.spader.metrics import auroc
+from core.spader import RegressorConfig, VAEConfig
 from core.preprocess import PreprocessConfig
-from core.scoring import SCORER_KEYS
-from core.thresholds import youden_threshold
-from core.training import TrainConfig
+from core.spader.scorers import SCORER_KEYS
+from core.spader.thresholds import youden_threshold
+from core.spader.fitting import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class FolderTrainConfig:
     # dilation, SPADER 0.984 (see the README), so the default stays
     reg_halvings: int | None = None
     reg_dilate: bool = False
-    # "batch": a BatchNorm after each of the regressor's convolutions (core.models.regressor).
+    # "batch": a BatchNorm after each of the regressor's convolutions (core.spader.regressor).
     # On validation subjects, palms_wrong known: SPADE term 0.815 -> 0.929 and SPADER level
     # with VAE+CNN-Reg, but SPADER 0.987 -> 0.984; uncrossed known: palms_wrong as an unknown
     # class 0.939 -> 0.915 (see the README), so the default stays
@@ -65,14 +65,14 @@ class FolderTrainConfig:
     # 2 convs per scale: VAE AUROC 0.836 -> 0.860 on runs/synth-big at 40 epochs, but 2.6x
     # the training time; 80 epochs of the light model reach 0.857 in less time
     vae_convs_per_level: int = 1
-    # share of the regressor's anomalous side given to pseudo-anomalies (core.pseudo_anomalies);
+    # share of the regressor's anomalous side given to pseudo-anomalies (core.spader.pseudo_anomalies);
     # with one known class they keep f(x) from ranking unseen anomalies above the normal pose
     # (hands_down known on runs/synth-big: CNN-Reg 0.468 -> 0.919, SPADER 0.720 -> 0.925)
     pseudo_share: float = 0.8
     # damaged copies per normal frame; 2 did not lift the one-known sweep on runs/synth-big or
     # runs/synth-hd (see the README) and takes about 1.3x the regressor's training time
     pseudo_copies: int = 1
-    # regressors averaged into one (core.models.regressor: members). One-known sweep on
+    # regressors averaged into one (core.spader.regressor: members). One-known sweep on
     # runs/synth-hd: SPADER 0.973 -> 0.988, weakest unknown class 0.907 -> 0.955 with 3
     # instead of 1, for 3x the regressor's training time
     reg_members: int = 3
@@ -314,9 +314,9 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """AUROC of every scorer: normal vs all anomalies, and normal vs each anomaly class.
 
-    Scores come from core.pipeline.FrameScorer, the path the app and ``spader score`` use
+    Scores come from core.runtime.scorer.FrameScorer, the path the app and ``spader score`` use
     (per-frame seeded VAE samples), so the table describes the scores a user sees."""
-    from core.pipeline import FrameScorer
+    from core.runtime.scorer import FrameScorer
 
     scorer = FrameScorer(model, device=model.device, m=int(model.meta.get("m", 5)), seed=seed)
     parts = [scorer.score_arrays(x[i : i + batch], range(i, min(i + batch, len(x)))).scores

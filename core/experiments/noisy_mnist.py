@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from core.data.noisy_mnist import render_noisy
-from core.experiments.sweep import Progress, SweepSettings, run_sweep
-from core.models import RegressorConfig, VAEConfig
-from core.scoring import SCORER_KEYS
-from core.smoothing import smooth_image
-from core.training import TrainConfig
+from core.spader.recipe import Progress, SweepSettings, run_sweep
+from core.spader import RegressorConfig, VAEConfig
+from core.spader.scorers import SCORER_KEYS
+from core.runtime.smoothing import smooth_image
+from core.spader.fitting import TrainConfig
 
 
 
@@ -52,7 +52,7 @@ class NoisyMnistConfig:
     patience: int = 8
     clamp_f: bool = False  # f(x) clipped to [0, 1] before it enters the scores (not the paper's formula)
     # Gaussian smoothing of every image (train and test) before the models see it, the
-    # last preprocessing step (core.smoothing). 0 = the raw noisy canvas. Trial 0, all five
+    # last preprocessing step (core.runtime.smoothing). 0 = the raw noisy canvas. Trial 0, all five
     # known digits: SPADE 0.727 -> 0.912 and SPADER 0.920 -> 0.957 at sigma 1 px.
     smooth_px: float = 1.0
     device: str = "auto"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from core.scoring import SCORER_LABELS
+from core.spader.scorers import SCORER_LABELS
 
 Cell = tuple[float, float] | float | None  # (mean, std), a single value, or missing
 

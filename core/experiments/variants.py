@@ -20,7 +20,7 @@ from core.data.synth.poses import VARIANTS
 from core.data.synth.writer import dataset_pose
 from core.errors import DataError
 from core.experiments.folders import FolderTrainConfig, split_items
-from core.metrics import auroc
+from core.spader.metrics import auroc
 
 
 @dataclass

@@ -29,9 +29,9 @@ import torch
 
 from capture.frame import DepthFrame
 from capture.sources.base import EndOfStream, FrameSource, SourceInfo
-from core.checkpoint import SpaderModel, build_model
-from core.models import RegressorConfig, VAEConfig
-from core.pipeline import FrameScorer
+from core.spader.checkpoint import SpaderModel, build_model
+from core.spader import RegressorConfig, VAEConfig
+from core.runtime.scorer import FrameScorer
 
 FORMAT = "spader-bench"
 FORMAT_VERSION = 1
@@ -202,7 +202,7 @@ def bench_replay(
     from capture.mailbox import LatestFrameMailbox
     from capture.sources.pacing import Paced
     from capture.thread import CaptureThread, State
-    from core.worker import ResultMailbox, ScoringWorker
+    from core.runtime.worker import ResultMailbox, ScoringWorker
 
     n_frames = max(1, int(round(seconds * fps)))
     src = Paced(_LoopSource(frames, n_frames, fps), speed=1.0)
@@ -247,7 +247,7 @@ def bench_replay(
 
 def bench_gradcam(model: SpaderModel, device: torch.device, iters: int, m: int = 5) -> dict[str, Any]:
     """Our Grad-CAM against captum's on one scoring batch (1 frame + its M reconstructions)."""
-    from core.gradcam import gradcam
+    from core.spader.gradcam import gradcam
 
     s = model.input_size
     reg = model.regressor

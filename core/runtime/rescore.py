@@ -29,12 +29,12 @@ from capture.frame_queue import FrameQueue
 from capture.session.format import write_json_atomic
 from capture.sources.base import EndOfStream, FrameSource
 from core import __version__
-from core.checkpoint import SpaderModel
+from core.spader.checkpoint import SpaderModel
 from core.errors import DataError, SpaderError
-from core.pipeline import FrameScorer
-from core.results import FrameResult
-from core.scoring import SCORER_KEYS
-from core.verdict import Verdict, VerdictSettings, VerdictState, VerdictTracker, verdict_settings_from_session
+from core.runtime.scorer import FrameScorer
+from core.runtime.results import FrameResult
+from core.spader.scorers import SCORER_KEYS
+from core.runtime.verdict import Verdict, VerdictSettings, VerdictState, VerdictTracker, verdict_settings_from_session
 
 FORMAT = "spader-scores"
 FORMAT_VERSION = 1

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from capture.frame import DepthFrame
-from core.checkpoint import SpaderModel
+from core.spader.checkpoint import SpaderModel
 from core.device import pick_device
 from core.errors import DataError, SpaderError
-from core.gradcam import GapLinearHead
-from core.results import FrameResult
-from core.scoring import SCORER_KEYS, ScoreBatch, score_reconstructions
+from core.spader.gradcam import GapLinearHead
+from core.runtime.results import FrameResult
+from core.spader.scorers import SCORER_KEYS, ScoreBatch, score_reconstructions
 
 _MASK64 = (1 << 64) - 1
 
@@ -164,7 +164,7 @@ class FrameScorer:
         return out
 
     def _score_tensor(self, x: torch.Tensor, indices: Sequence[int]) -> ScoreBatch:
-        """x (N, C, S, S) on the device. Mirrors core.scoring.score_batch with per-frame noise."""
+        """x (N, C, S, S) on the device. Mirrors core.spader.scorers.score_batch with per-frame noise."""
         vae, reg = self._model.vae, self._regressor
         fast = isinstance(getattr(reg, "head", None), GapLinearHead) and self.gradcam_method != "autograd"
         # the fast Grad-CAM needs no autograd at all; the autograd path enables it itself

@@ -25,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from core.device import pick_device, place_model
-from core.models.vae import vae_loss
+from core.spader.vae import vae_loss
 
 
 @dataclass
@@ -92,7 +92,7 @@ def train_regressor(
 ) -> TrainHistory:
     """Fit f(x) by the L1 loss to 1 (normal) and 0 (known anomaly), classes weighted equally.
 
-    ``pseudo`` (optional): pseudo-anomalies (core.pseudo_anomalies), also target 0; they
+    ``pseudo`` (optional): pseudo-anomalies (core.spader.pseudo_anomalies), also target 0; they
     take ``pseudo_share`` of the anomalous side's weight, the known anomalies the rest.
 
     With the classes weighted equally, any constant output has a weighted L1 loss of 0.5.

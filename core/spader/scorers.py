@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.gradcam import gradcam
+from core.spader.gradcam import gradcam
 
 SCORER_KEYS: tuple[str, ...] = (
     "vae",

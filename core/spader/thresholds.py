@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.metrics import roc_curve
+from core.spader.metrics import roc_curve
 
 
 def youden_threshold(scores: np.ndarray, is_normal: np.ndarray) -> tuple[float, dict[str, float]]:

@@ -27,7 +27,8 @@ from safetensors.torch import load_file, save_file
 from core import __version__
 from core.device import place_model
 from core.errors import ModelFileError
-from core.models import VAE, Regressor, RegressorConfig, VAEConfig
+from core.spader.regressor import Regressor, RegressorConfig
+from core.spader.vae import VAE, VAEConfig
 
 FORMAT = "spader-model"
 FORMAT_VERSION = "1"

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from core.device import place_model
-from core.metrics import auroc
-from core.models import VAE, Regressor, RegressorConfig, VAEConfig
-from core.scoring import SCORER_KEYS, reconstruct_with_loss, score_reconstructions
-from core.training import TrainConfig, train_regressor, train_vae
+from core.spader.metrics import auroc
+from core.spader.regressor import Regressor, RegressorConfig
+from core.spader.vae import VAE, VAEConfig
+from core.spader.scorers import SCORER_KEYS, reconstruct_with_loss, score_reconstructions
+from core.spader.fitting import TrainConfig, train_regressor, train_vae
 
 Progress = Callable[[str], None]
 MEMBER_SEED_STEP = 1000  # seeds of ensemble member j: the single regressor's + 1000 * j
@@ -35,7 +36,7 @@ class SweepSettings:
     batch: int = 32  # scoring batch: small batches are faster per image on CPU
     clamp_f: bool = False  # experiments only: f(x) clipped to [0, 1] (see score_reconstructions)
     # share of the regressor's anomalous side given to pseudo-anomalies made from the normal
-    # training frames (core.pseudo_anomalies); 0 = the paper's regressor (known classes only)
+    # training frames (core.spader.pseudo_anomalies); 0 = the paper's regressor (known classes only)
     pseudo_share: float = 0.0
     pseudo_smooth_px: float = 1.0  # the damage is smoothed like the model input
     pseudo_copies: int = 1  # damaged copies of every normal training frame
@@ -140,7 +141,7 @@ def regressor_normals(normal: torch.Tensor, limit: int | None, seed: int) -> tor
 def _pseudo_anomalies(normal: torch.Tensor, s: SweepSettings, seed: int, say: Progress | None) -> torch.Tensor | None:
     if s.pseudo_share <= 0:
         return None
-    from core.pseudo_anomalies import make_pseudo_anomalies
+    from core.spader.pseudo_anomalies import make_pseudo_anomalies
 
     pseudo = make_pseudo_anomalies(normal, copies=s.pseudo_copies, seed=seed, smooth_px=s.pseudo_smooth_px)
     if say is not None:
@@ -170,7 +171,7 @@ def score_dataset(
 ) -> dict[str, np.ndarray]:
     out: dict[str, list[np.ndarray]] = {k: [] for k in SCORER_KEYS}
     place_model(reg, device).eval()
-    reg = reg.folded()  # scored as core.pipeline scores: BatchNorms folded into the convolutions
+    reg = reg.folded()  # scored as core.runtime.scorer scores: BatchNorms folded into the convolutions
     with torch.inference_mode():
         for i in range(0, len(x), batch):
             sb = score_reconstructions(reg, x[i : i + batch].to(device), recons[i : i + batch],

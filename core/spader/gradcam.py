@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.models.regressor import GapLinearHead
+from core.spader.regressor import GapLinearHead
 
 
 def _upsample(cam: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

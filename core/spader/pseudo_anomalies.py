@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.smoothing import smooth_image
+from core.runtime.smoothing import smooth_image
 
 KINDS: tuple[str, ...] = ("erase", "paste", "scar", "bump", "twist", "cut", "turn")
 FOREGROUND = 0.3  # model-input level above which a pixel is the hands (the nearest ~17 cm)

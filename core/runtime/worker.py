@@ -26,11 +26,11 @@ from enum import Enum
 from typing import Any, Callable, Protocol
 
 from capture.frame import DepthFrame
-from core.checkpoint import SpaderModel
+from core.spader.checkpoint import SpaderModel
 from core.device import pick_device
-from core.pipeline import FrameScorer
-from core.results import FrameResult
-from core.verdict import VerdictTracker
+from core.runtime.scorer import FrameScorer
+from core.runtime.results import FrameResult
+from core.runtime.verdict import VerdictTracker
 
 LIVE = "live"
 REPLAY = "replay"

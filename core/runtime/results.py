@@ -21,7 +21,7 @@ class FrameResult:
     frame_shape: tuple[int, int]  # (H, W) of the full depth frame
     has_hand: bool
     reason: str = ""  # why there is no score ("" when has_hand)
-    scores: dict[str, float] = field(default_factory=dict)  # every key of core.scoring.SCORER_KEYS when has_hand
+    scores: dict[str, float] = field(default_factory=dict)  # every key of core.spader.scorers.SCORER_KEYS when has_hand
     box: tuple[int, int, int, int] | None = None  # hand crop (x0, y0, x1, y1) in frame pixels
     maps: dict[str, np.ndarray] = field(default_factory=dict)  # MAP_NAMES -> (S, S) float32 at model resolution
     depth: np.ndarray | None = None  # the raw uint16 frame, for display (not copied)
@@ -33,7 +33,7 @@ class FrameResult:
     model_name: str = ""
     device: str = "cpu"
     ref_depth_mm: float | None = None  # the preprocessing's reference (hand) depth, mm
-    verdict: Any = None  # core.verdict.VerdictState when a verdict tracker ran on this result
+    verdict: Any = None  # core.runtime.verdict.VerdictState when a verdict tracker ran on this result
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

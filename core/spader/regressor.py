@@ -2,7 +2,7 @@
 
 The network is ``features`` (conv blocks ending in an activation: Grad-CAM's layer A)
 followed by ``head`` = global average pool + linear. With that head dy/dA is constant,
-so Grad-CAM needs no backward pass (see core.gradcam).
+so Grad-CAM needs no backward pass (see core.spader.gradcam).
 
 ``members`` > 1 makes an ensemble that is still one network of that shape: K towers side by
 side as grouped convolutions (tower k owns channel group k of every layer), and a head
