@@ -144,7 +144,7 @@ class ScorePoint:
     t_s: float  # the verdict tracker's time of the frame (device time when known)
     raw: float | None  # SPADER score, None without a hand
     smoothed: float | None
-    verdict: str  # core.verdict.Verdict value, "" when no tracker ran
+    verdict: str  # core.runtime.verdict.Verdict value, "" when no tracker ran
     has_hand: bool
     latency_ms: float  # captured -> published
     generation: int
@@ -234,7 +234,7 @@ class Controller(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        from core.verdict import VerdictSettings, VerdictTracker
+        from core.runtime.verdict import VerdictSettings, VerdictTracker
 
         self._scorer_factory = scorer_factory or _default_scorer_factory
         self.device_pref = device
@@ -332,7 +332,7 @@ class Controller(QObject):
         return str(getattr(self.scorer, "device", "cpu"))
 
     def _start_worker(self) -> None:
-        from core.worker import ResultMailbox, ScoringWorker
+        from core.runtime.worker import ResultMailbox, ScoringWorker
 
         assert self.input is not None
         gen = self._generation
@@ -355,7 +355,7 @@ class Controller(QObject):
 
     def _on_result(self, r: Any, generation: int) -> None:
         """On the worker thread, for every result: keep a small point for the plot."""
-        from core.worker import result_time_s
+        from core.runtime.worker import result_time_s
 
         st = r.verdict
         p = ScorePoint(
@@ -529,7 +529,7 @@ class Controller(QObject):
         """Record every frame of the running source into a new session folder; the verdict
         settings and the model go into the session header's settings."""
         from capture.session import SessionMeta, SessionWriter
-        from core.verdict import verdict_settings_to_session
+        from core.runtime.verdict import verdict_settings_to_session
 
         if self.capture is None or self.source is None:
             raise CaptureError("there is no running source to record")
@@ -660,7 +660,7 @@ def _kind_of(spec: str) -> str:
 
 
 def _default_scorer_factory(model: Any, device: str) -> Any:
-    from core.pipeline import FrameScorer
+    from core.runtime.scorer import FrameScorer
 
     return FrameScorer(model, device=device)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 def load_startup_model(path: str | None) -> tuple[Any, str | None]:
     """(model, None), or (None, why there is none)."""
-    from core.checkpoint import load_model
+    from core.spader.checkpoint import load_model
 
     try:
         if path:
@@ -93,7 +93,7 @@ def main(args) -> int:
     model, why = load_startup_model(args.model)
     note = None
     if model is None and bench is not None:
-        from core.bench import tiny_model
+        from core.runtime.bench import tiny_model
 
         print(f"note: no model ({why}); benchmarking with a tiny random-weight model", file=sys.stderr)
         model = tiny_model()

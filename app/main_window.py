@@ -513,7 +513,7 @@ class MainWindow(QMainWindow):
             self.load_model(path)
 
     def load_model(self, path: str | Path) -> bool:
-        from core.checkpoint import load_model
+        from core.spader.checkpoint import load_model
 
         try:
             model = load_model(path, device="cpu")

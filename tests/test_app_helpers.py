@@ -1,7 +1,7 @@
 """Shared pieces of the GUI tests (no tests in here): models, scorers, sources, sessions.
 
 The window never computes a score; these tests feed it through the real controller and
-ScoringWorker. The scorer is the real ``core.pipeline.FrameScorer`` on a tiny random
+ScoringWorker. The scorer is the real ``core.runtime.scorer.FrameScorer`` on a tiny random
 model when the preprocessing (core/preprocess.py) is in the checkout, else ``FakeScorer``,
 a stand-in with FrameScorer's interface that produces real FrameResults (hand = pixels
 nearer than 1 m). ``SpyScorer`` wraps either and remembers every result it handed out,
@@ -21,7 +21,7 @@ import numpy as np
 from capture.events import EventKind
 from capture.frame import DepthFrame
 from capture.sources.base import FrameSource, SourceInfo
-from core.results import FrameResult
+from core.runtime.results import FrameResult
 
 HAVE_PREPROCESS = importlib.util.find_spec("core.preprocess") is not None
 W, H = 320, 288  # Azure Kinect NFOV 2x2 binned: small frames keep the tests fast
@@ -30,8 +30,8 @@ W, H = 320, 288  # Azure Kinect NFOV 2x2 binned: small frames keep the tests fas
 def tiny_model(name: str = "tiny-test", threshold: float = 0.0):
     import torch
 
-    from core.checkpoint import build_model
-    from core.models import RegressorConfig, VAEConfig
+    from core.spader.checkpoint import build_model
+    from core.spader import RegressorConfig, VAEConfig
 
     torch.manual_seed(0)
     return build_model(
@@ -43,7 +43,7 @@ def tiny_model(name: str = "tiny-test", threshold: float = 0.0):
 
 
 def hand_frames(n: int, start: int = 0) -> list[DepthFrame]:
-    from core.bench import pose_frames
+    from core.runtime.bench import pose_frames
 
     base = pose_frames(min(n, 30), width=W, height=H)
     return [DepthFrame(base[i % len(base)].depth, 1.0, start + i, round((start + i) * 1e6 / 30)) for i in range(n)]
@@ -111,7 +111,7 @@ class FakeScorer:
             yy, xx = np.mgrid[0:s, 0:s]
             cam = np.exp(-((xx - s * 0.3) ** 2 + (yy - s * 0.3) ** 2) / (2 * (s / 6) ** 2)).astype(np.float32)
             score = self.score_fn(f) if self.score_fn else float(1.0 - (mm[near].mean() - 600.0) / 100.0)
-            from core.scoring import SCORER_KEYS
+            from core.spader.scorers import SCORER_KEYS
 
             scores = {k: score for k in SCORER_KEYS}
             out.append(FrameResult(has_hand=True, scores=scores, box=(x0, y0, x1, y1),
@@ -152,7 +152,7 @@ def make_scorer_factory(spies: list, score_fn=None):
 
     def factory(model, device):
         if HAVE_PREPROCESS and score_fn is None:
-            from core.pipeline import FrameScorer
+            from core.runtime.scorer import FrameScorer
 
             inner = FrameScorer(model, device="cpu")
         else:

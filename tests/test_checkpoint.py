@@ -10,9 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from core.checkpoint import build_model, load_model, read_header, save_model
+from core.spader.checkpoint import build_model, load_model, read_header, save_model
 from core.errors import ModelFileError
-from core.models import Regressor, RegressorConfig, VAEConfig
+from core.spader import Regressor, RegressorConfig, VAEConfig
 
 
 def _small(**meta):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from core.gradcam import gradcam
-from core.models import Regressor, RegressorConfig
+from core.spader.gradcam import gradcam
+from core.spader import Regressor, RegressorConfig
 
 
 def _model(kind: str = "plain", seed: int = 0) -> Regressor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.metrics import auroc, roc_curve
+from core.spader.metrics import auroc, roc_curve
 
 
 def test_perfect_and_inverted() -> None:

@@ -13,7 +13,7 @@ from core.cli.main import main
 from core.data.noisy_mnist import NoiseProtocol, load_mnist_npz, render_noisy
 from core.errors import DataError
 from core.experiments.noisy_mnist import NoisyMnistConfig, split_indices
-from core.scoring import SCORER_KEYS
+from core.spader.scorers import SCORER_KEYS
 from tests.conftest import shared_path
 
 
@@ -97,7 +97,7 @@ def test_quick_experiment_learns(tmp_path: Path, capsys) -> None:
 
 def test_train_and_test_images_get_the_same_smoothing() -> None:
     from core.experiments.noisy_mnist import NoisyMnistConfig, model_input
-    from core.smoothing import smooth_image
+    from core.runtime.smoothing import smooth_image
 
     canvases = render_noisy(np.full((4, 28, 28), 200, np.uint8), np.random.default_rng(0))
     smoothed = model_input(canvases, NoisyMnistConfig())

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from capture.frame import DepthFrame
-from core.bench import pose_frames
-from core.checkpoint import build_model, load_model, save_model
+from core.runtime.bench import pose_frames
+from core.spader.checkpoint import build_model, load_model, save_model
 from core.errors import DataError, SpaderError
-from core.models import RegressorConfig, VAEConfig
-from core.pipeline import FrameScorer, frame_seed, model_preprocess_config
-from core.results import MAP_NAMES
-from core.scoring import SCORER_KEYS, score_batch
+from core.spader import RegressorConfig, VAEConfig
+from core.runtime.scorer import FrameScorer, frame_seed, model_preprocess_config
+from core.runtime.results import MAP_NAMES
+from core.spader.scorers import SCORER_KEYS, score_batch
 
 
 W, H = 160, 144
@@ -83,7 +83,7 @@ def test_batch_scoring_equals_one_by_one(scorer: FrameScorer, frames) -> None:
 
 
 def test_one_frame_equals_the_reference_scoring_function(scorer: FrameScorer) -> None:
-    """The pipeline mirrors core.scoring.score_batch; a frame's noise comes from (seed, index)."""
+    """The pipeline mirrors core.spader.scorers.score_batch; a frame's noise comes from (seed, index)."""
     x = np.random.default_rng(0).random((3, 32, 32), dtype=np.float32)
     sb = scorer.score_arrays(x, indices=[7, 8, 9])
     m = scorer.model

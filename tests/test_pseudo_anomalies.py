@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.models import Regressor, RegressorConfig
-from core.pseudo_anomalies import FOREGROUND, KINDS, damage, make_pseudo_anomalies
-from core.smoothing import smooth_image
-from core.training import TrainConfig, regressor_targets, train_regressor
+from core.spader import Regressor, RegressorConfig
+from core.spader.pseudo_anomalies import FOREGROUND, KINDS, damage, make_pseudo_anomalies
+from core.runtime.smoothing import smooth_image
+from core.spader.fitting import TrainConfig, regressor_targets, train_regressor
 
 
 def _hands(seed: int = 0, size: int = 64) -> np.ndarray:

@@ -14,14 +14,14 @@ from capture.frame import DepthFrame
 from capture.pngio import encode_png16
 from capture.session import SessionMeta, SessionWriter
 from capture.sources.base import EndOfStream, FrameSource, SourceInfo
-from core.bench import pose_frames
-from core.checkpoint import build_model, save_model
+from core.runtime.bench import pose_frames
+from core.spader.checkpoint import build_model, save_model
 from core.cli.main import main
-from core.models import RegressorConfig, VAEConfig
-from core.pipeline import FrameScorer
-from core.rescore import SCORE_COLUMNS, VERDICT_COLUMNS, rescore
-from core.scoring import SCORER_KEYS
-from core.verdict import verdict_settings_to_session, VerdictSettings
+from core.spader import RegressorConfig, VAEConfig
+from core.runtime.scorer import FrameScorer
+from core.runtime.rescore import SCORE_COLUMNS, VERDICT_COLUMNS, rescore
+from core.spader.scorers import SCORER_KEYS
+from core.runtime.verdict import verdict_settings_to_session, VerdictSettings
 
 
 W, H = 160, 144

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from core.models import VAE, Regressor, RegressorConfig, VAEConfig
-from core.scoring import SCORER_KEYS, reconstruct_with_loss, score_batch, score_reconstructions
+from core.spader import VAE, Regressor, RegressorConfig, VAEConfig
+from core.spader.scorers import SCORER_KEYS, reconstruct_with_loss, score_batch, score_reconstructions
 
 
 def _models(size: int = 32) -> tuple[VAE, Regressor]:

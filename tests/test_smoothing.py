@@ -1,4 +1,4 @@
-"""core.smoothing: the Gaussian input smoothing every preprocessing path can end with."""
+"""core.runtime.smoothing: the Gaussian input smoothing every preprocessing path can end with."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from capture.frame import DepthFrame
 from core.data.synth.render import render_frame, sample_scene
 from core.preprocess import PreprocessConfig, preprocess_frame
-from core.smoothing import smooth_image
+from core.runtime.smoothing import smooth_image
 
 
 def test_zero_sigma_changes_nothing() -> None:

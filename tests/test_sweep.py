@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import torch
 
-from core.experiments.sweep import SweepSettings, run_sweep
-from core.models import RegressorConfig, VAEConfig
-from core.training import TrainConfig
+from core.spader.recipe import SweepSettings, run_sweep
+from core.spader import RegressorConfig, VAEConfig
+from core.spader.fitting import TrainConfig
 
 
 def _settings(reg_lr: float) -> SweepSettings:
@@ -69,7 +69,7 @@ def test_an_ensemble_keeps_the_single_regressor_as_its_first_member() -> None:
 
 
 def test_the_regressors_can_learn_from_fewer_normal_frames_than_the_vae(monkeypatch) -> None:
-    import core.experiments.sweep as sweep
+    import core.spader.recipe as sweep
 
     normal, known, test_x = _data()
     seen: dict[str, list[torch.Tensor]] = {"vae": [], "reg": [], "pseudo": []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.thresholds import youden_threshold
+from core.spader.thresholds import youden_threshold
 
 
 def test_separable_scores_give_a_threshold_between_the_classes() -> None:

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoint import load_model, save_model
+from core.spader.checkpoint import load_model, save_model
 from core.cli.main import main
-from core.metrics import auroc
-from core.scoring import SCORER_KEYS
+from core.spader.metrics import auroc
+from core.spader.scorers import SCORER_KEYS
 
 
 def _frame(shape: str, rng: np.random.Generator) -> np.ndarray:
@@ -193,7 +193,7 @@ def test_a_finer_grad_cam_layer_is_an_option_recorded_in_the_model(tiny_dataset:
 
 
 def test_the_depth_band_is_an_option_recorded_in_the_model(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
-    from core.pipeline import model_preprocess_config
+    from core.runtime.scorer import model_preprocess_config
     from core.preprocess import preprocess_depth
 
     out = tmp_path / "band.safetensors"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from core.models import VAE, Regressor, RegressorConfig, VAEConfig
-from core.training import TrainConfig, train_regressor, train_vae
+from core.spader import VAE, Regressor, RegressorConfig, VAEConfig
+from core.spader.fitting import TrainConfig, train_regressor, train_vae
 
 
 def _blobs(n: int, solid: bool, seed: int) -> torch.Tensor:

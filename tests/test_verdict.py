@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.verdict import (
+from core.runtime.verdict import (
     Verdict,
     VerdictSettings,
     VerdictTracker,

@@ -15,14 +15,14 @@ from capture.frame_queue import FrameQueue
 from capture.mailbox import LatestFrameMailbox
 from capture.sources.base import EndOfStream, FrameSource, SourceInfo
 from capture.thread import CaptureThread, State
-from core.bench import pose_frames
-from core.checkpoint import build_model
+from core.runtime.bench import pose_frames
+from core.spader.checkpoint import build_model
 from core.errors import SpaderError
-from core.models import RegressorConfig, VAEConfig
-from core.pipeline import FrameScorer
-from core.results import FrameResult
-from core.verdict import VerdictSettings, VerdictState, VerdictTracker
-from core.worker import ResultMailbox, ScoringWorker, WorkerEventKind
+from core.spader import RegressorConfig, VAEConfig
+from core.runtime.scorer import FrameScorer
+from core.runtime.results import FrameResult
+from core.runtime.verdict import VerdictSettings, VerdictState, VerdictTracker
+from core.runtime.worker import ResultMailbox, ScoringWorker, WorkerEventKind
 
 
 W, H = 160, 144
