@@ -11,7 +11,7 @@ import pytest
 
 from core.data.folders import load_preprocessed, open_dataset, split_by_subject
 from core.errors import DataError
-from core.experiments.folders import FolderTrainConfig, regressor_config, fit_widths
+from core.spader.recipe import FolderTrainConfig, fit_widths, regressor_config
 from core.preprocess import PreprocessConfig
 
 
@@ -96,10 +96,11 @@ def test_layer_count_fits_small_inputs() -> None:
     assert fit_widths((8, 16, 32, 64, 64), 128, 1) == (8, 16, 32, 64, 64)  # 128 / 2^5 = 4
     assert fit_widths((8, 16, 32, 64, 64), 32, 1) == (8, 16, 32)  # 32 / 2^3 = 4
     assert fit_widths((16, 32, 32, 64, 64), 32, 1, extra=1) == (16, 32, 32, 64)  # 3 pools: 4 px
-    # with the halvings given, the blocks stay and only the halvings shrink to keep 4 px
-    fine = FolderTrainConfig(normal="n", known=("a",), reg_widths=(16, 32, 32, 64, 64, 64), reg_halvings=3)
-    assert regressor_config(fine, 128).halvings == 3 and regressor_config(fine, 128).widths == fine.reg_widths
-    assert regressor_config(fine, 16).halvings == 2  # 16 / 2^2 = 4
-    assert regressor_config(FolderTrainConfig(normal="n", known=("a",)), 128).halvings is None
-    with pytest.raises(ValueError, match="reg_halvings"):
-        FolderTrainConfig(normal="n", known=("a",), reg_halvings=5)
+    # the regressor keeps the default blocks at 128 px and drops the last ones at 32 px
+    cfg = FolderTrainConfig(normal="n", known=("a",))
+    assert regressor_config(cfg, 128).widths == cfg.reg_widths and regressor_config(cfg, 128).halvings is None
+    assert regressor_config(cfg, 32).widths == (16, 32, 32, 64)
+    with pytest.raises(ValueError, match="reg_members"):
+        FolderTrainConfig(normal="n", known=("a",), reg_members=0)
+    with pytest.raises(ValueError, match="normal class"):
+        FolderTrainConfig(normal="n", known=("n",))

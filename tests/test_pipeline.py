@@ -10,26 +10,15 @@ import pytest
 import torch
 
 from capture.frame import DepthFrame
-from core.runtime.bench import pose_frames
-from core.spader.checkpoint import build_model, load_model, save_model
+from core.spader.checkpoint import load_model, save_model
 from core.errors import DataError, SpaderError
-from core.spader import RegressorConfig, VAEConfig
-from core.runtime.scorer import FrameScorer, frame_seed, model_preprocess_config
+from core.runtime.scorer import FrameScorer, model_preprocess_config
 from core.runtime.results import MAP_NAMES
-from core.spader.scorers import SCORER_KEYS, score_batch
+from core.spader.scorers import SCORER_KEYS, frame_seed, score_inputs
+from support import pose_frames, tiny_model
 
 
 W, H = 160, 144
-
-
-def tiny(seed: int = 0, **meta) -> object:
-    torch.manual_seed(seed)
-    return build_model(
-        VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
-        RegressorConfig(input_size=32, widths=(4, 8)),
-        threshold=0.0,
-        **meta,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +28,7 @@ def frames() -> list[DepthFrame]:
 
 @pytest.fixture
 def scorer() -> FrameScorer:
-    return FrameScorer(tiny(), device="cpu")
+    return FrameScorer(tiny_model(), device="cpu")
 
 
 def test_results_carry_every_score_map_and_timestamp(scorer: FrameScorer, frames) -> None:
@@ -70,7 +59,7 @@ def test_results_carry_every_score_map_and_timestamp(scorer: FrameScorer, frames
 
 def test_batch_scoring_equals_one_by_one(scorer: FrameScorer, frames) -> None:
     batch = scorer.score_frames(frames)
-    other = FrameScorer(tiny(), device="cpu")
+    other = FrameScorer(tiny_model(), device="cpu")
     other.score_frames(frames[3:])  # scoring history must not matter
     single = [other.score_frame(f) for f in frames]
     assert any(r.has_hand for r in batch)
@@ -83,14 +72,12 @@ def test_batch_scoring_equals_one_by_one(scorer: FrameScorer, frames) -> None:
 
 
 def test_one_frame_equals_the_reference_scoring_function(scorer: FrameScorer) -> None:
-    """The pipeline mirrors core.spader.scorers.score_batch; a frame's noise comes from (seed, index)."""
+    """The pipeline scores through core.spader.scorers.score_inputs; a frame's noise comes from (seed, index)."""
     x = np.random.default_rng(0).random((3, 32, 32), dtype=np.float32)
     sb = scorer.score_arrays(x, indices=[7, 8, 9])
     m = scorer.model
     for row, idx in enumerate([7, 8, 9]):
-        g = torch.Generator().manual_seed(frame_seed(0, idx))
-        with torch.inference_mode():
-            ref = score_batch(m.vae, m.regressor, torch.from_numpy(x[row : row + 1, None]), m=5, generator=g).numpy()
+        ref = score_inputs(m.vae, m.regressor, torch.from_numpy(x[row : row + 1, None]), [idx], seed=0).numpy()
         for k in SCORER_KEYS:
             assert sb.scores[k][row] == pytest.approx(float(ref.scores[k][0]), abs=1e-5)
         np.testing.assert_allclose(sb.cam[row], ref.cam[0], atol=1e-5)
@@ -117,12 +104,12 @@ def test_malformed_inputs_raise_clear_errors(scorer: FrameScorer, frames) -> Non
         scorer.score_arrays(np.zeros((2, 16, 16), np.float32))
     assert scorer.score_arrays(np.zeros((0, 32, 32), np.float32)).scores["spader"].shape == (0,)
     with pytest.raises(SpaderError):
-        FrameScorer(tiny(), device="cpu", m=0)
+        FrameScorer(tiny_model(), device="cpu", m=0)
 
 
 def test_switching_model_and_device(scorer: FrameScorer, frames) -> None:
     before = scorer.score_frame(frames[0])
-    other = tiny(seed=5, name="other")
+    other = tiny_model(seed=5, name="other")
     scorer.set_model(other)
     after = scorer.score_frame(frames[0])
     assert after.model_name == "other"
@@ -137,7 +124,7 @@ def test_switching_model_and_device(scorer: FrameScorer, frames) -> None:
 def test_saved_model_scores_the_same_and_keeps_its_preprocessing(tmp_path: Path, frames) -> None:
     from core.preprocess import PreprocessConfig
 
-    model = tiny(name="saved")
+    model = tiny_model(name="saved")
     cfg = model_preprocess_config(model)
     assert cfg == PreprocessConfig(size=32)
     model.meta["preprocess"] = cfg.to_dict()
@@ -150,7 +137,7 @@ def test_saved_model_scores_the_same_and_keeps_its_preprocessing(tmp_path: Path,
         for k in x.scores:
             assert x.scores[k] == pytest.approx(y.scores[k], abs=1e-6)
     assert FrameScorer(loaded, device="cpu").preprocess == cfg
-    wrong = tiny()
+    wrong = tiny_model()
     wrong.meta["preprocess"] = PreprocessConfig(size=64).to_dict()
     with pytest.raises(SpaderError, match="size"):
         FrameScorer(wrong, device="cpu")

@@ -1,4 +1,4 @@
-"""The one-known sweep: says so when a regressor never left the constant-output plateau; an
+"""The training recipe (train_networks): says so when a regressor never left the constant-output plateau; an
 ensemble of regressors keeps the single regressor as its first member; the regressors can
 learn from a subset of the normal frames while the VAE learns from all."""
 
@@ -8,19 +8,18 @@ from dataclasses import replace
 
 import torch
 
-from core.spader.recipe import SweepSettings, run_sweep
+from core.spader.recipe import RecipeSettings, train_networks
 from core.spader import RegressorConfig, VAEConfig
 from core.spader.fitting import TrainConfig
 
 
-def _settings(reg_lr: float) -> SweepSettings:
+def _settings(reg_lr: float) -> RecipeSettings:
     quick = TrainConfig(epochs=3, batch_size=8, lr=1e-3, progress=False, device="cpu")
-    return SweepSettings(
+    return RecipeSettings(
         vae=VAEConfig(input_size=16, latent_dim=4, widths=(4, 8)),
         regressor=RegressorConfig(input_size=16, widths=(4, 8)),
         vae_train=quick,
         reg_train=TrainConfig(epochs=3, batch_size=8, lr=reg_lr, progress=False, device="cpu"),
-        m=2,
     )
 
 
@@ -33,27 +32,28 @@ def _data() -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
 
 
 def test_a_regressor_that_did_not_learn_is_reported() -> None:
-    normal, known, test_x = _data()
+    normal, known, _ = _data()
     said: list[str] = []
-    outcome = run_sweep(normal, known, test_x, _settings(reg_lr=0.0), progress=said.append)
-    assert set(outcome.scores) == {"blank"}
+    outcome = train_networks(normal, known, _settings(reg_lr=0.0), progress=said.append)
+    assert set(outcome.regressors) == {"blank"} and len(outcome.histories["blank"]) == 1
+    assert not outcome.histories["blank"][0].learned
     warnings = [m for m in said if m.startswith("warning:")]
     assert len(warnings) == 1 and "'blank' did not learn" in warnings[0] and "--seed" in warnings[0]
 
 
 def test_a_regressor_that_learned_brings_no_warning() -> None:
-    normal, known, test_x = _data()
+    normal, known, _ = _data()
     said: list[str] = []
-    run_sweep(normal, known, test_x, _settings(reg_lr=1e-2), progress=said.append)
+    train_networks(normal, known, _settings(reg_lr=1e-2), progress=said.append)
     assert not [m for m in said if m.startswith("warning:")]
 
 
 def test_an_ensemble_keeps_the_single_regressor_as_its_first_member() -> None:
-    normal, known, test_x = _data()
+    normal, known, _ = _data()
     base = replace(_settings(reg_lr=1e-2), pseudo_share=0.5)
-    single = run_sweep(normal, known, test_x, base)
+    single = train_networks(normal, known, base)
     said: list[str] = []
-    ens = run_sweep(normal, known, test_x, replace(base, regressor=replace(base.regressor, members=2)),
+    ens = train_networks(normal, known, replace(base, regressor=replace(base.regressor, members=2)),
                     progress=said.append)
     one, two = single.regressors["blank"], ens.regressors["blank"]
     assert two.config.members == 2 and one.config.members == 1
@@ -71,7 +71,7 @@ def test_an_ensemble_keeps_the_single_regressor_as_its_first_member() -> None:
 def test_the_regressors_can_learn_from_fewer_normal_frames_than_the_vae(monkeypatch) -> None:
     import core.spader.recipe as sweep
 
-    normal, known, test_x = _data()
+    normal, known, _ = _data()
     seen: dict[str, list[torch.Tensor]] = {"vae": [], "reg": [], "pseudo": []}
     real_vae, real_reg = sweep.train_vae, sweep.train_regressor
 
@@ -89,7 +89,7 @@ def test_the_regressors_can_learn_from_fewer_normal_frames_than_the_vae(monkeypa
     said: list[str] = []
     s = replace(_settings(reg_lr=1e-2), pseudo_share=0.5, reg_normal_frames=10,
                 regressor=replace(_settings(1e-2).regressor, members=2))
-    run_sweep(normal, known, test_x, s, progress=said.append)
+    train_networks(normal, known, s, progress=said.append)
     assert len(seen["vae"][0]) == 24
     subset = seen["reg"][0]
     assert len(subset) == 10 and all(len(x) == 10 for x in seen["reg"])

@@ -11,7 +11,8 @@ from core.data.synth import poses as P
 from core.data.synth.scene import LEFT, RIGHT, sample_subject
 from core.data.synth.writer import dataset_pose, parse_frame_filename, write_dataset
 from core.errors import DataError
-from core.experiments.folders import FolderTrainConfig, split_items
+from core.data.splits import split_items
+from core.spader.recipe import FolderTrainConfig
 from core.experiments.variants import variant_table
 
 

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from core.data.folders import load_preprocessed
     from core.device import pick_device
     from core.errors import DataError
-    from core.experiments.folders import cap_per_class, evaluate_model
+    from core.data.splits import cap_per_class
+    from core.spader.evaluation import evaluate_model
     from core.experiments.report import format_table, write_table_csv
     from core.runtime.scorer import model_preprocess_config
 

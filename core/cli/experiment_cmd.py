@@ -10,10 +10,10 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="name", metavar="EXPERIMENT", required=True)
-    _add_noisy_mnist(sub.add_parser("noisy-mnist", help="the seed paper's Table I (left) on real MNIST digits"))
+    _add_noisy_mnist(sub.add_parser("noisy-mnist", allow_abbrev=False, help="the seed paper's Table I (left) on real MNIST digits"))
     from core.cli import folder_args
 
-    p = sub.add_parser("folders", help="one model per choice of known anomaly on a class-folder data set")
+    p = sub.add_parser("folders", allow_abbrev=False, help="one model per choice of known anomaly on a class-folder data set")
     folder_args.add_data_arguments(p)
     folder_args.add_training_arguments(p)
     p.add_argument("--known-each", nargs="+", required=True, metavar="CLASS",
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--save-models", action="store_true",
                    help="also write each known choice's model (model-CLASS.safetensors, about 4 MB each, no "
                         "threshold) for `spader evaluate`, `spader score` or the app")
-    v = sub.add_parser("variants", help="AUROC per kind of pose within a synthetic class, from a finished "
+    v = sub.add_parser("variants", allow_abbrev=False, help="AUROC per kind of pose within a synthetic class, from a finished "
                                         "`experiment folders` run's saved scores (no retraining)")
     v.add_argument("run", type=Path, metavar="RUN", help="the run's --out folder (result.json, scores.npz)")
     v.add_argument("--data", type=Path, help="the synthetic data set (default: the one result.json names)")
@@ -40,9 +40,6 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     parser.add_argument("--vae-epochs", type=int, help="VAE training epochs (default 40; 30 with --quick)")
     parser.add_argument("--reg-epochs", type=int, help="regressor training epochs (default 15; 20 with --quick)")
-    parser.add_argument("--clamp-regressor", action="store_true",
-                        help="experiment: clip f(x) to [0, 1] before it enters CNN-Reg, VAE+CNN-Reg and SPADER "
-                             "(the paper uses the raw output)")
     parser.add_argument("--smooth-px", type=float, metavar="SIGMA",
                         help="Gaussian smoothing of every image before the models see it, sigma in pixels "
                              "(default 1; 0 = the raw noisy canvas)")
@@ -57,12 +54,26 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.name == "folders":
-        from core.cli.folder_args import run_folder_sweep
-
-        return run_folder_sweep(args)
+        return _run_folders(args)
     if args.name == "variants":
         return _run_variants(args)
     return _run_noisy_mnist(args)
+
+
+def _run_folders(args: argparse.Namespace) -> int:
+    from core.cli import folder_args
+    from core.data.splits import prepare_splits
+    from core.experiments.folders import format_sweep_tables, run_known_sweep, write_sweep
+
+    ds, pre = folder_args.open_data(args)
+    cfg = folder_args.train_config(args, args.known_each)
+    prepared = prepare_splits(ds, cfg, pre, progress=folder_args.say)
+    table, outcome = run_known_sweep(prepared, cfg, progress=folder_args.say)
+    print(format_sweep_tables(table))
+    written = write_sweep(args.out, table, outcome, prepared, cfg, pre, ds, args.data,
+                          folder_args.command_line(args), save_models=args.save_models)
+    print(f"wrote {args.out}/" + ", ".join(written))
+    return 0
 
 
 def _run_variants(args: argparse.Namespace) -> int:
@@ -82,15 +93,15 @@ def _run_variants(args: argparse.Namespace) -> int:
 
 def _run_noisy_mnist(args: argparse.Namespace) -> int:
     from core.data.noisy_mnist import load_mnist_npz
-    from core.cli import folder_args
     from core.errors import SpaderError
     from core.experiments.noisy_mnist import NoisyMnistConfig, run_noisy_mnist
     from core.experiments.report import format_table, write_table_csv
 
-    overrides = {"seed": args.seed, "device": args.device, "clamp_f": bool(args.clamp_regressor)}
-    smooth_px = folder_args.checked_smooth_px(args)
-    if smooth_px is not None:
-        overrides["smooth_px"] = smooth_px
+    overrides: dict = {"seed": args.seed, "device": args.device}
+    if args.smooth_px is not None:
+        if args.smooth_px < 0:
+            raise SpaderError("--smooth-px must be 0 (off) or positive")
+        overrides["smooth_px"] = args.smooth_px
     if args.trials is not None:
         if args.trials < 1:
             raise SpaderError("--trials must be at least 1")

@@ -7,6 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
+from core.spader.scorers import M_SAMPLES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recording", help="a session folder, an Azure Kinect .mkv file, or a folder of 16-bit depth PNGs")
@@ -21,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "set's dataset.json beside or above the folder, else 1")
     parser.add_argument("--fps", type=float, help="frame rate of an image folder (default 30)")
     parser.add_argument("--threshold", type=float, help="verdict threshold on the SPADER score (default: the model's)")
-    parser.add_argument("--samples", type=int, default=5, help="VAE samples per frame, M (default 5)")
+    parser.add_argument("--samples", type=int, default=M_SAMPLES,
+                        help=f"VAE samples per frame, M (default {M_SAMPLES}, what the app and training use)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the VAE sampling (default 0)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--force", action="store_true", help="overwrite scores already in --out")

@@ -22,21 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.spader.checkpoint import save_model
-    from core.experiments.folders import evaluate_model, prepare_splits, train_model
     from core.experiments.report import format_table
+    from core.spader.checkpoint import save_model
+    from core.spader.evaluation import evaluate_model
+    from core.spader.recipe import train_folder_model
 
-    ds, pre = folder_args.open_data(args)
     cfg = folder_args.train_config(args, args.known)
-    prepared = prepare_splits(ds, cfg, pre, progress=folder_args.say)
-    model, _ = train_model(prepared, cfg, pre, progress=folder_args.say)
-    model.meta.update(
-        name=args.name or args.out.stem,
-        classes=ds.classes,
-        data=folder_args.data_record(args, ds, prepared),
-        seed=args.seed,
-        command=folder_args.command_line(args),
-    )
+    trained = train_folder_model(args.data, cfg, folder_args.preprocess_config(args), unit_mm=args.unit_mm,
+                                 subject_pattern=args.subject_pattern, progress=folder_args.say)
+    model, prepared = trained.model, trained.prepared
+    model.meta.update(name=args.name or args.out.stem, command=folder_args.command_line(args))
     path = save_model(model, args.out)
     folder_args.say("evaluating on the test split (unseen subjects)")
     ev = evaluate_model(model, prepared.x["test"], prepared.labels["test"], cfg.normal, seed=cfg.seed)

@@ -16,7 +16,9 @@ import numpy as np
 import torch
 
 from core.data.noisy_mnist import render_noisy
-from core.spader.recipe import Progress, SweepSettings, run_sweep
+from core.spader.evaluation import auroc_vs_normal
+from core.spader.recipe import Progress, RecipeSettings, train_networks
+from core.spader.scorers import score_dataset
 from core.spader import RegressorConfig, VAEConfig
 from core.spader.scorers import SCORER_KEYS
 from core.runtime.smoothing import smooth_image
@@ -42,7 +44,6 @@ class NoisyMnistConfig:
     # of 16 costs no more time per image.
     batch_size: int = 16
     lr: float = 1e-3
-    m: int = 5
     latent_dim: int = 128
     vae_widths: tuple[int, ...] = (16, 32, 64, 64)
     # four conv blocks (three 2x2 pools): a receptive field of 38 px, about one digit
@@ -50,7 +51,6 @@ class NoisyMnistConfig:
     reg_widths: tuple[int, ...] = (16, 32, 64, 64)
     reg_kind: str = "plain"
     patience: int = 8
-    clamp_f: bool = False  # f(x) clipped to [0, 1] before it enters the scores (not the paper's formula)
     # Gaussian smoothing of every image (train and test) before the models see it, the
     # last preprocessing step (core.runtime.smoothing). 0 = the raw noisy canvas. Trial 0, all five
     # known digits: SPADE 0.727 -> 0.912 and SPADER 0.920 -> 0.957 at sigma 1 px.
@@ -164,25 +164,26 @@ def run_noisy_mnist(
         size = x_normal.shape[-1]
         tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, device=cfg.device,
                          patience=cfg.patience, progress=show_bars, desc=f"trial {trial + 1} VAE")
-        settings = SweepSettings(
+        settings = RecipeSettings(
             vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=cfg.vae_widths),
             regressor=RegressorConfig(input_size=size, widths=cfg.reg_widths, kind=cfg.reg_kind),
             vae_train=tc,
             reg_train=replace(tc, epochs=cfg.reg_epochs, desc=f"trial {trial + 1} regressor"),
-            m=cfg.m,
             seed=seed,
-            clamp_f=cfg.clamp_f,
         )
         say(f"trial {trial + 1}/{cfg.trials}")
-        out = run_sweep(x_normal, known, x_test, settings, progress=lambda m: say("  " + m))
+        nets = train_networks(x_normal, known, settings, progress=lambda m: say("  " + m))
+        t0 = time.perf_counter()
+        scores = score_dataset(nets.vae, nets.regressors, x_test, seed=seed)
+        nets.timings["scoring"] = time.perf_counter() - t0
         for k in cfg.known_digits:
             line = []
             for s in SCORER_KEYS:
-                a = out.auroc_all(str(k), s, test_digits, cfg.normal_digit)
+                a = auroc_vs_normal(scores[str(k)][s], test_digits, cfg.normal_digit)
                 result.aurocs[s][k].append(a)
                 line.append(f"{s}={a:.3f}")
             say(f"  known {k}: " + " ".join(line))
-        for name, t in out.timings.items():
+        for name, t in nets.timings.items():
             timings[name] = timings.get(name, 0.0) + t
     result.wall_s = time.perf_counter() - t_start
     result.timings = timings

@@ -19,7 +19,8 @@ from core.data.folders import open_dataset
 from core.data.synth.poses import VARIANTS
 from core.data.synth.writer import dataset_pose
 from core.errors import DataError
-from core.experiments.folders import FolderTrainConfig, split_items
+from core.data.splits import split_items
+from core.spader.recipe import FolderTrainConfig
 from core.spader.metrics import auroc
 
 

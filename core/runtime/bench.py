@@ -32,6 +32,7 @@ from capture.sources.base import EndOfStream, FrameSource, SourceInfo
 from core.spader.checkpoint import SpaderModel, build_model
 from core.spader import RegressorConfig, VAEConfig
 from core.runtime.scorer import FrameScorer
+from core.spader.scorers import M_SAMPLES
 
 FORMAT = "spader-bench"
 FORMAT_VERSION = 1
@@ -45,18 +46,13 @@ TARGETS = {
 FRAME_W, FRAME_H = 640, 576  # Azure Kinect NFOV unbinned
 
 
-def tiny_model() -> SpaderModel:
+def random_model(tiny: bool = False) -> SpaderModel:
+    """Random weights: the default architecture, or (``tiny``) a 32 px model for a quick
+    run of every part of the benchmark. Speed does not depend on the weights."""
     torch.manual_seed(0)
-    return build_model(
-        VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
-        RegressorConfig(input_size=32, widths=(4, 8)),
-        threshold=0.0,
-        name="tiny (random weights)",
-    )
-
-
-def random_default_model() -> SpaderModel:
-    torch.manual_seed(0)
+    if tiny:
+        return build_model(VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
+                           RegressorConfig(input_size=32, widths=(4, 8)), threshold=0.0, name="tiny (random weights)")
     return build_model(VAEConfig(), RegressorConfig(), threshold=0.0, name="default architecture (random weights)")
 
 
@@ -84,30 +80,6 @@ def _time_ms(fn: Callable[[], Any], iters: int, device: torch.device, warmup: in
         _sync(device)
         out.append((time.perf_counter() - t0) * 1e3)
     return out
-
-
-# -- synthetic frames with a hand in front of a body --------------------------------------
-def pose_frames(n: int = 30, seed: int = 0, width: int = FRAME_W, height: int = FRAME_H) -> list[DepthFrame]:
-    """Depth frames of a torso at ~1.3 m with two hand blobs at ~0.6 m moving a little:
-    enough for the preprocessing to find a hand, so the full model runs on every frame."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    frames = []
-    for i in range(n):
-        mm = np.full((height, width), 2500.0, np.float32)
-        torso = ((xx - width / 2) / (width * 0.22)) ** 2 + ((yy - height * 0.75) / (height * 0.45)) ** 2 < 1
-        mm[torso] = 1300.0
-        dx = 0.0125 * width * np.sin(2 * np.pi * i / n)
-        rx, ry, cy = 0.045 * width, 0.07 * height, 0.42 * height
-        for cx in (width * 0.42 + dx, width * 0.58 - dx):
-            hand = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 < 1
-            step = max(2.0, 0.017 * width)
-            fingers = (np.abs(xx - cx) < 0.8 * rx) & (yy > cy - 2.1 * ry) & (yy < cy) & ((xx - cx) % step < step / 2)
-            mm[hand | fingers] = 600.0 + 10 * np.sin(i)
-        mm += rng.normal(0, 2.0, mm.shape).astype(np.float32)
-        mm[rng.random(mm.shape) < 0.01] = 0
-        frames.append(DepthFrame(np.clip(mm, 0, 65535).astype(np.uint16), 1.0, i, round(i * 1e6 / 30)))
-    return frames
 
 
 class _LoopSource(FrameSource):
@@ -138,20 +110,17 @@ class _LoopSource(FrameSource):
 
 
 def demo_frames(n: int = 30) -> tuple[list[DepthFrame], str]:
-    """Frames of the bundled demo session when it is there, else synthetic poses."""
-    from core.assets import DEMO_SESSION
+    """The first ``n`` frames of the bundled demo session (replayed in a loop)."""
+    from capture.session import SessionReader
+    from core.assets import demo_session_path
 
-    if (DEMO_SESSION / "session.json").is_file():
-        try:
-            from capture.session import SessionReader
+    r = SessionReader(demo_session_path())
+    k = min(n, len(r))
+    if not k:
+        from core.errors import DataError
 
-            r = SessionReader(DEMO_SESSION)
-            k = min(n, len(r))
-            if k:
-                return [r[i] for i in range(k)], f"demo session ({k} frames looped)"
-        except Exception:
-            pass
-    return pose_frames(n), "synthetic poses"
+        raise DataError(f"the bundled demo session {r.path} holds no frames")
+    return [r[i] for i in range(k)], f"demo session ({k} frames looped)"
 
 
 # -- the parts ------------------------------------------------------------------------------
@@ -245,7 +214,7 @@ def bench_replay(
     }
 
 
-def bench_gradcam(model: SpaderModel, device: torch.device, iters: int, m: int = 5) -> dict[str, Any]:
+def bench_gradcam(model: SpaderModel, device: torch.device, iters: int, m: int = M_SAMPLES) -> dict[str, Any]:
     """Our Grad-CAM against captum's on one scoring batch (1 frame + its M reconstructions)."""
     from core.spader.gradcam import gradcam
 
@@ -383,7 +352,7 @@ def run_bench(
     say = log or (lambda s: None)
     notes: list[str] = []
     if model is None:
-        model = tiny_model() if tiny else random_default_model()
+        model = random_model(tiny)
         model_source = model_source or ("tiny random model (--tiny)" if tiny else "random weights, default architecture")
     if tiny:
         lat_iters, tp_s, tp_iters, replay_s, gc_iters = 10, 0.05, 2, 2.5, 5
@@ -403,7 +372,7 @@ def run_bench(
             "source": model_source,
             "input_size": model.input_size,
             "parameters": int(sum(p.numel() for p in model.vae.parameters()) + sum(p.numel() for p in model.regressor.parameters())),
-            "m_samples": 5,
+            "m_samples": M_SAMPLES,
         },
         "host": {
             "platform": platform.platform(),

@@ -4,10 +4,10 @@ Grad-CAM -> the seven scores and the maps, packed as ``FrameResult``.
 The live worker, batch re-scoring and the benchmark all go through ``FrameScorer``, so a
 score shown live is the score written by ``spader score`` for the same frame.
 
-Determinism: the VAE's M latent samples of a frame are drawn from a generator seeded by
-(seed, frame index), on the CPU, then moved to the device. A frame's scores therefore do
-not depend on which batch it was scored in, on what was scored before, or (up to float
-rounding) on the device.
+The networks are called through ``core.spader.scorers.score_inputs``, the one scoring
+function training, evaluation and the experiments use too: a frame's M VAE samples are
+seeded by (seed, frame index), so its scores do not depend on which batch it was scored
+in, on what was scored before, or (up to float rounding) on the device.
 """
 
 from __future__ import annotations
@@ -23,20 +23,8 @@ from capture.frame import DepthFrame
 from core.spader.checkpoint import SpaderModel
 from core.device import pick_device
 from core.errors import DataError, SpaderError
-from core.spader.gradcam import GapLinearHead
 from core.runtime.results import FrameResult
-from core.spader.scorers import SCORER_KEYS, ScoreBatch, score_reconstructions
-
-_MASK64 = (1 << 64) - 1
-
-
-def frame_seed(seed: int, index: int) -> int:
-    """A well-mixed 63-bit seed for frame ``index`` (splitmix64 of the pair)."""
-    z = ((int(seed) & 0xFFFFFFFF) << 32 ^ (int(index) & 0xFFFFFFFF)) + 0x9E3779B97F4A7C15
-    z &= _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFF
+from core.spader.scorers import M_SAMPLES, SCORER_KEYS, ScoreBatch, score_inputs
 
 
 def model_preprocess_config(model: SpaderModel) -> Any:
@@ -77,7 +65,7 @@ class FrameScorer:
         self,
         model: SpaderModel,
         device: str | torch.device = "auto",
-        m: int = 5,
+        m: int = M_SAMPLES,
         seed: int = 0,
         preprocess: Any | None = None,
         gradcam_method: str = "auto",
@@ -92,7 +80,6 @@ class FrameScorer:
         self._device = pick_device(str(device))
         self._model = model
         self._preprocess = None
-        self._gen = torch.Generator()
         self.set_model(model, preprocess)
 
     # -- configuration ----------------------------------------------------------------
@@ -156,30 +143,10 @@ class FrameScorer:
             self.score_arrays(np.zeros((n, s, s), np.float32))
 
     # -- scoring ----------------------------------------------------------------------
-    def _eps(self, indices: Sequence[int], latent_dim: int) -> torch.Tensor:
-        out = torch.empty((len(indices), self.m, latent_dim))
-        for row, idx in enumerate(indices):
-            self._gen.manual_seed(frame_seed(self.seed, idx))
-            torch.randn((self.m, latent_dim), generator=self._gen, out=out[row])
-        return out
-
     def _score_tensor(self, x: torch.Tensor, indices: Sequence[int]) -> ScoreBatch:
-        """x (N, C, S, S) on the device. Mirrors core.spader.scorers.score_batch with per-frame noise."""
-        vae, reg = self._model.vae, self._regressor
-        fast = isinstance(getattr(reg, "head", None), GapLinearHead) and self.gradcam_method != "autograd"
-        # the fast Grad-CAM needs no autograd at all; the autograd path enables it itself
-        with torch.inference_mode() if fast else torch.no_grad():
-            n = x.shape[0]
-            mu, logvar = vae.encode(x)
-            std = torch.exp(0.5 * logvar)
-            eps = self._eps(indices, mu.shape[1]).to(device=mu.device, dtype=mu.dtype)
-            z = (mu[:, None] + eps * std[:, None]).reshape(n * self.m, mu.shape[1])
-            out = vae.decode(z)
-            recons = out.view(n, self.m, *out.shape[1:])
-            loss = (recons - x[:, None]).abs().sum(dim=1).mean(dim=1)  # as reconstruct_with_loss
-            if fast:
-                return score_reconstructions(reg, x, recons, loss, gradcam_method=self.gradcam_method)
-        return score_reconstructions(reg, x, recons, loss, gradcam_method=self.gradcam_method)
+        """x (N, C, S, S) on the device: the one scoring function, with this scorer's seed and M."""
+        return score_inputs(self._model.vae, self._regressor, x, indices, seed=self.seed, m=self.m,
+                            gradcam_method=self.gradcam_method)
 
     def _to_input(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(x, dtype=torch.float32)

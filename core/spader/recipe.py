@@ -1,127 +1,193 @@
-"""Train one VAE and one regressor per choice of known anomaly, score a test set, AUROC.
+"""The training recipe: how a SPADER model is made from normal and known-anomalous frames.
 
-The common core of every experiment (Noisy-MNIST, class-folder data sets): the VAE never
-sees an anomaly, so one VAE serves every choice of known anomaly, and the reconstructions
-of the test set are computed once and shared by all regressors.
+1. The VAE learns the normal frames only (``fitting.train_vae``), so one VAE serves every
+   choice of known anomaly.
+2. Pseudo-anomalies are made from (a seeded subset of) the normal frames
+   (``pseudo_anomalies``); they take ``pseudo_share`` of the regressor's anomalous side.
+3. For each choice of known anomaly, K regressors (members) learn normal = 1 vs known +
+   pseudo = 0 with their own seeds and pseudo-anomalies, and are packed into one network
+   whose f(x) and Grad-CAM are the members' means (``Regressor.from_members``).
+4. ``train_model``: one regressor for all known classes together; the operating threshold
+   is Youden's J on the SPADER score of the validation subjects, scored through the one
+   scoring function (``scorers.score_dataset``).
+
+`spader train`, `spader experiment folders` and the Python API (``train_folder_model``)
+all train through ``train_networks``; the defaults live in ``FolderTrainConfig`` and
+``TRAINING_PREPROCESS`` (the CLI reads its defaults from them). Why each default is what
+it is, with the measurements: docs/results.md.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
-from typing import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
-from core.device import place_model
-from core.spader.metrics import auroc
+from core.errors import DataError
+from core.preprocess import PreprocessConfig
+from core.spader.checkpoint import SpaderModel
+from core.spader.fitting import TrainConfig, TrainHistory, train_regressor, train_vae
 from core.spader.regressor import Regressor, RegressorConfig
+from core.spader.scorers import score_dataset
+from core.spader.thresholds import youden_threshold
 from core.spader.vae import VAE, VAEConfig
-from core.spader.scorers import SCORER_KEYS, reconstruct_with_loss, score_reconstructions
-from core.spader.fitting import TrainConfig, train_regressor, train_vae
+
+if TYPE_CHECKING:
+    from core.data.folders import FolderDataset
+    from core.data.splits import PreparedSplits
 
 Progress = Callable[[str], None]
 MEMBER_SEED_STEP = 1000  # seeds of ensemble member j: the single regressor's + 1000 * j
 
+# The model input training makes by default: the preprocessing defaults plus a 1 px
+# Gaussian smoothing (PreprocessConfig's own default, 0, is what a model that records no
+# preprocessing was trained with, so scoring keeps it).
+TRAINING_PREPROCESS = PreprocessConfig(smooth_px=1.0)
+
 
 @dataclass(frozen=True)
-class SweepSettings:
+class FolderTrainConfig:
+    """Everything the recipe needs besides the data and its preprocessing (one place for
+    the defaults: the CLI's come from here)."""
+
+    normal: str
+    known: tuple[str, ...]  # known-anomaly classes (train: used together; sweep: one at a time)
+    seed: int = 0
+    val_fraction: float = 0.15
+    test_fraction: float = 0.25
+    vae_epochs: int = 40
+    reg_epochs: int = 30
+    batch_size: int = 16  # small batches: more Adam steps on a few hundred frames
+    lr: float = 1e-3
+    latent_dim: int = 256
+    # five stride-2 layers: a 4x4x64 bottleneck keeps the model file small (a few MB)
+    vae_widths: tuple[int, ...] = (8, 16, 32, 64, 64)
+    # five blocks, max-pool between them: the last map (8x8 at 128) sees most of the crop
+    reg_widths: tuple[int, ...] = (16, 32, 32, 64, 64)
+    vae_convs_per_level: int = 1  # 2 measured a little better for 2.6x the training time
+    # share of the regressor's anomalous side given to pseudo-anomalies; with one known
+    # class they keep f(x) from ranking unseen anomalies above the normal pose
+    pseudo_share: float = 0.8
+    reg_members: int = 3  # regressors averaged into one
+    # at most this many normal training frames for the regressors (a seeded random subset);
+    # the VAE learns from all. None: all of them
+    reg_normal_frames: int | None = None
+    device: str = "auto"
+    workers: int = 2
+    max_per_class: int | None = None  # cap files per class and split (quick runs)
+
+    def __post_init__(self) -> None:
+        _at_least("seed", self.seed, 0)
+        for name in ("vae_epochs", "reg_epochs", "batch_size", "latent_dim", "vae_convs_per_level",
+                     "reg_members", "workers"):
+            _at_least(name, getattr(self, name), 1)
+        for name in ("reg_normal_frames", "max_per_class"):
+            if getattr(self, name) is not None:
+                _at_least(name, getattr(self, name), 1)
+        if not 0.0 <= self.pseudo_share < 1.0:
+            raise ValueError(f"pseudo_share must be a share from 0 (off) to below 1, got {self.pseudo_share}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1):
+            raise ValueError("val_fraction and test_fraction must be shares above 0 that leave subjects for training")
+        if not self.known:
+            raise ValueError("at least one known-anomaly class is needed")
+        if self.normal in self.known:
+            raise ValueError(f"the normal class {self.normal!r} cannot also be a known anomaly")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _at_least(name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class RecipeSettings:
+    """The recipe at the level of networks and optimisers (any data set: folders, MNIST)."""
+
     vae: VAEConfig
     regressor: RegressorConfig
     vae_train: TrainConfig
     reg_train: TrainConfig
-    m: int = 5
     seed: int = 0
-    batch: int = 32  # scoring batch: small batches are faster per image on CPU
-    clamp_f: bool = False  # experiments only: f(x) clipped to [0, 1] (see score_reconstructions)
     # share of the regressor's anomalous side given to pseudo-anomalies made from the normal
-    # training frames (core.spader.pseudo_anomalies); 0 = the paper's regressor (known classes only)
+    # training frames; 0 = the paper's regressor (known classes only)
     pseudo_share: float = 0.0
     pseudo_smooth_px: float = 1.0  # the damage is smoothed like the model input
-    pseudo_copies: int = 1  # damaged copies of every normal training frame
-    # at most this many normal frames (a fixed random subset) for the regressors and their
-    # pseudo-anomalies; the VAE always learns from all of them. None: all
     reg_normal_frames: int | None = None
 
 
 @dataclass
-class SweepOutcome:
+class TrainedNetworks:
+    """One VAE and one (ensemble) regressor per choice of known anomaly."""
+
     vae: VAE
     regressors: dict[str, Regressor] = field(default_factory=dict)
-    # scores[known][scorer] -> (N_test,) array, higher = more normal
-    scores: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    histories: dict[str, list[TrainHistory]] = field(default_factory=dict)  # "vae" and each known choice
     timings: dict[str, float] = field(default_factory=dict)
 
-    def auroc_all(self, known: str, scorer: str, labels: np.ndarray, normal: str) -> float:
-        """Normal vs every anomaly class in the test set."""
-        return auroc(self.scores[known][scorer], labels == normal)
 
-    def auroc_class(self, known: str, scorer: str, labels: np.ndarray, normal: str, cls: str) -> float:
-        """Normal vs one anomaly class."""
-        keep = (labels == normal) | (labels == cls)
-        return auroc(self.scores[known][scorer][keep], labels[keep] == normal)
-
-
-def run_sweep(
+def train_networks(
     normal_train: torch.Tensor,
     known_train: dict[str, torch.Tensor],
-    test_x: torch.Tensor,
-    s: SweepSettings,
+    s: RecipeSettings,
     progress: Progress | None = None,
-) -> SweepOutcome:
+) -> TrainedNetworks:
+    """Steps 1-3 of the recipe for every choice in ``known_train`` (name -> frames)."""
     say = progress or (lambda _m: None)
-    timings = {"vae_train": 0.0, "reg_train": 0.0, "scoring": 0.0}
     torch.manual_seed(s.seed)
     vae = VAE(s.vae)
     say(f"training the VAE on {len(normal_train)} normal images")
     t0 = time.perf_counter()
     hist = train_vae(vae, normal_train, replace(s.vae_train, seed=s.seed))
-    timings["vae_train"] = time.perf_counter() - t0
+    out = TrainedNetworks(vae=vae, histories={"vae": [hist]},
+                          timings={"vae_train": time.perf_counter() - t0, "reg_train": 0.0})
     say(f"  VAE: best epoch {hist.best_epoch + 1}/{len(hist.val_loss)}, val loss {min(hist.val_loss):.2f}")
-    device = next(vae.parameters()).device
-
-    t0 = time.perf_counter()
-    recons, losses = reconstruct_dataset(vae, test_x, m=s.m, seed=s.seed, batch=s.batch)
-    timings["scoring"] += time.perf_counter() - t0
-    out = SweepOutcome(vae=vae, timings=timings)
     reg_normal = regressor_normals(normal_train, s.reg_normal_frames, s.seed)
     if len(reg_normal) < len(normal_train):
         say(f"the regressors learn from {len(reg_normal)} of the {len(normal_train)} normal training images "
             f"(a fixed random subset); the VAE learned from all of them")
     # member 0 keeps the seeds a single regressor always had; each other member draws its
     # own initialisation, batch order and pseudo-anomalies
+    k = s.regressor.members
     pseudo = [_pseudo_anomalies(reg_normal, s, s.seed + MEMBER_SEED_STEP * j, say if j == 0 else None)
-              for j in range(s.regressor.members)]
+              for j in range(k)]
     for i, (known, x_known) in enumerate(known_train.items()):
         say(f"training the regressor: normal vs known anomaly {known!r} ({len(x_known)} images)"
-            + (f", {s.regressor.members} members" if s.regressor.members > 1 else ""))
+            + (f", {k} members" if k > 1 else ""))
         t0 = time.perf_counter()
-        members = []
-        for j in range(s.regressor.members):
+        members, histories = [], []
+        for j in range(k):
             seed = s.seed + 1 + i + MEMBER_SEED_STEP * j
             torch.manual_seed(seed)
             reg = Regressor(s.regressor.member())
             hist = train_regressor(reg, reg_normal, x_known, replace(s.reg_train, seed=seed),
                                    pseudo=pseudo[j], pseudo_share=s.pseudo_share)
-            name = repr(known) if s.regressor.members == 1 else f"{known!r} member {j + 1}"
-            if not hist.learned:
-                best = min(hist.val_loss, default=float("nan"))
-                say(f"warning: the regressor for {name} did not learn in {hist.starts} starts (best "
-                    f"validation loss {best:.3f}; any constant output scores 0.5), so its f(x) and "
-                    f"Grad-CAM carry little; try another --seed or more --reg-epochs")
-            elif hist.starts > 1:
-                say(f"  the regressor for {name} learned on start {hist.starts} (the earlier ones never "
-                    f"left the constant-output plateau)")
+            _report_start(say, repr(known) if k == 1 else f"{known!r} member {j + 1}", hist)
             members.append(reg)
-        reg = members[0] if len(members) == 1 else Regressor.from_members(members)
-        timings["reg_train"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        out.scores[known] = score_dataset(reg, test_x, recons, losses, batch=s.batch, device=device,
-                                          clamp_f=s.clamp_f)
-        timings["scoring"] += time.perf_counter() - t0
-        out.regressors[known] = reg
+            histories.append(hist)
+        out.regressors[known] = members[0] if k == 1 else Regressor.from_members(members)
+        out.histories[known] = histories
+        out.timings["reg_train"] += time.perf_counter() - t0
     return out
+
+
+def _report_start(say: Progress, name: str, hist: TrainHistory) -> None:
+    if not hist.learned:
+        best = min(hist.val_loss, default=float("nan"))
+        say(f"warning: the regressor for {name} did not learn in {hist.starts} starts (best "
+            f"validation loss {best:.3f}; any constant output scores 0.5), so its f(x) and "
+            f"Grad-CAM carry little; try another --seed or more --reg-epochs")
+    elif hist.starts > 1:
+        say(f"  the regressor for {name} learned on start {hist.starts} (the earlier ones never "
+            f"left the constant-output plateau)")
 
 
 def regressor_normals(normal: torch.Tensor, limit: int | None, seed: int) -> torch.Tensor:
@@ -138,44 +204,124 @@ def regressor_normals(normal: torch.Tensor, limit: int | None, seed: int) -> tor
     return normal[keep.sort().values]
 
 
-def _pseudo_anomalies(normal: torch.Tensor, s: SweepSettings, seed: int, say: Progress | None) -> torch.Tensor | None:
+def _pseudo_anomalies(normal: torch.Tensor, s: RecipeSettings, seed: int, say: Progress | None) -> torch.Tensor | None:
     if s.pseudo_share <= 0:
         return None
     from core.spader.pseudo_anomalies import make_pseudo_anomalies
 
-    pseudo = make_pseudo_anomalies(normal, copies=s.pseudo_copies, seed=seed, smooth_px=s.pseudo_smooth_px)
+    pseudo = make_pseudo_anomalies(normal, seed=seed, smooth_px=s.pseudo_smooth_px)
     if say is not None:
         say(f"made {len(pseudo)} pseudo-anomalies from the normal training images "
             f"({s.pseudo_share:.0%} of the regressor's anomalous side)")
     return pseudo
 
 
-def reconstruct_dataset(
-    vae: VAE, x: torch.Tensor, *, m: int, seed: int, batch: int = 32
-) -> tuple[torch.Tensor, torch.Tensor]:
-    device = next(vae.parameters()).device
-    gen = torch.Generator(device=device).manual_seed(seed)
-    recons, losses = [], []
-    vae.eval()
-    with torch.inference_mode():
-        for i in range(0, len(x), batch):
-            r, l = reconstruct_with_loss(vae, x[i : i + batch].to(device), m=m, generator=gen)
-            recons.append(r)
-            losses.append(l)
-    return torch.cat(recons), torch.cat(losses)
+# -- from a folder configuration to network settings ------------------------------------------
+def fit_widths(widths: tuple[int, ...], size: int, halvings_per_layer: int, extra: int = 0) -> tuple[int, ...]:
+    """Drop the last layers that would shrink a ``size`` input below 4 px (small quick-run inputs)."""
+    w = tuple(widths)
+    while len(w) > 2 and size // 2 ** (halvings_per_layer * len(w) - extra) < 4:
+        w = w[:-1]
+    return w
 
 
-def score_dataset(
-    reg: Regressor, x: torch.Tensor, recons: torch.Tensor, losses: torch.Tensor, *, batch: int, device,
-    clamp_f: bool = False,
-) -> dict[str, np.ndarray]:
-    out: dict[str, list[np.ndarray]] = {k: [] for k in SCORER_KEYS}
-    place_model(reg, device).eval()
-    reg = reg.folded()  # scored as core.runtime.scorer scores: BatchNorms folded into the convolutions
-    with torch.inference_mode():
-        for i in range(0, len(x), batch):
-            sb = score_reconstructions(reg, x[i : i + batch].to(device), recons[i : i + batch],
-                                       losses[i : i + batch], clamp_f=clamp_f)
-            for k in SCORER_KEYS:
-                out[k].append(sb.scores[k].float().cpu().numpy())
-    return {k: np.concatenate(v) for k, v in out.items()}
+def regressor_config(cfg: FolderTrainConfig, size: int) -> RegressorConfig:
+    """The regressor for a ``size`` input: blocks dropped so that its last map keeps at least 4 px."""
+    return RegressorConfig(input_size=size, widths=fit_widths(tuple(cfg.reg_widths), size, 1, extra=1),
+                           members=cfg.reg_members)
+
+
+def recipe_settings(cfg: FolderTrainConfig, size: int, smooth_px: float, show_bars: bool | None = None) -> RecipeSettings:
+    tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, device=cfg.device,
+                     progress=show_bars, desc="VAE")
+    return RecipeSettings(
+        vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=fit_widths(cfg.vae_widths, size, 1),
+                      convs_per_level=cfg.vae_convs_per_level),
+        regressor=regressor_config(cfg, size),
+        vae_train=tc,
+        reg_train=replace(tc, epochs=cfg.reg_epochs, desc="regressor"),
+        seed=cfg.seed,
+        pseudo_share=cfg.pseudo_share,
+        pseudo_smooth_px=smooth_px,
+        reg_normal_frames=cfg.reg_normal_frames,
+    )
+
+
+# -- a model with its threshold ---------------------------------------------------------------
+def train_model(
+    prepared: PreparedSplits, cfg: FolderTrainConfig, pre: PreprocessConfig,
+    progress: Progress | None = None, show_bars: bool | None = None,
+) -> tuple[SpaderModel, dict[str, Any]]:
+    """Train the VAE and one regressor (normal vs all known classes together); pick the
+    threshold on the validation subjects. Returns the model and the validation rates."""
+    from core.data.splits import split_record
+
+    say = progress or (lambda _m: None)
+    x_tr, y_tr = prepared.x["train"], prepared.labels["train"]
+    known_mask = np.isin(y_tr, cfg.known)
+    if not known_mask.any():
+        raise DataError(f"no training frames of the known classes {list(cfg.known)}")
+    normal_train = x_tr[torch.from_numpy(y_tr == cfg.normal)]
+    t0 = time.perf_counter()
+    nets = train_networks(normal_train, {"+".join(cfg.known): x_tr[torch.from_numpy(known_mask)]},
+                          recipe_settings(cfg, x_tr.shape[-1], prepared.smooth_px, show_bars), progress)
+    (reg,) = nets.regressors.values()
+    y_val = prepared.labels["val"]
+    use = np.isin(y_val, (cfg.normal, *cfg.known))
+    val_scores = score_dataset(nets.vae, {"val": reg}, prepared.x["val"][torch.from_numpy(use)], seed=cfg.seed)["val"]
+    train_s = time.perf_counter() - t0
+    threshold, rates = youden_threshold(val_scores["spader"], y_val[use] == cfg.normal)
+    say(f"operating threshold {threshold:.4f} on validation: normal kept {rates['normal_kept']:.3f}, "
+        f"known anomaly caught {rates['anomaly_caught']:.3f}")
+    model = SpaderModel(nets.vae, reg)
+    model.meta.update(
+        threshold=threshold,
+        threshold_method="Youden's J on the SPADER score, validation split, normal vs known classes",
+        threshold_validation=rates,
+        normal_class=cfg.normal,
+        known_classes=list(cfg.known),
+        preprocess=pre.to_dict(),
+        train_config=cfg.to_dict(),
+        train_seconds=round(train_s, 1),
+        split=split_record(cfg, prepared),
+    )
+    return model, rates
+
+
+def data_record(path: str | Path, ds: FolderDataset, prepared: PreparedSplits) -> dict[str, Any]:
+    """What a model file records about the data it was trained on."""
+    return {"path": str(path), "unit_mm": ds.unit_mm, "synthetic": bool(ds.meta.get("synthetic", False)),
+            "splits": prepared.summary()}
+
+
+@dataclass
+class FolderTraining:
+    """What ``train_folder_model`` made: the model and the data it was made from."""
+
+    model: SpaderModel
+    dataset: FolderDataset
+    prepared: PreparedSplits
+    rates: dict[str, Any]
+
+
+def train_folder_model(
+    data: str | Path,
+    cfg: FolderTrainConfig,
+    preprocess: PreprocessConfig = TRAINING_PREPROCESS,
+    *,
+    unit_mm: float | None = None,
+    subject_pattern: str | None = None,
+    progress: Progress | None = None,
+    show_bars: bool | None = None,
+) -> FolderTraining:
+    """The Python API of `spader train`: a class-folder data set -> a model with its threshold.
+
+    The CLI calls this same function, so the same inputs train the same model."""
+    from core.data.folders import open_dataset
+    from core.data.splits import prepare_splits
+
+    ds = open_dataset(data, unit_mm=unit_mm, subject_pattern=subject_pattern)
+    prepared = prepare_splits(ds, cfg, preprocess, progress=progress)
+    model, rates = train_model(prepared, cfg, preprocess, progress=progress, show_bars=show_bars)
+    model.meta.update(classes=ds.classes, data=data_record(data, ds, prepared), seed=cfg.seed)
+    return FolderTraining(model, ds, prepared, rates)

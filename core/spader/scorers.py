@@ -23,13 +23,14 @@ per-pixel means here, which changes no ranking (and no AUROC) of those rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Mapping, Sequence, Union
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.spader.gradcam import gradcam
+from core.spader.regressor import GapLinearHead
 
 SCORER_KEYS: tuple[str, ...] = (
     "vae",
@@ -81,33 +82,115 @@ class ScoreBatch:
         )
 
 
-def reconstruct_with_loss(
-    vae: nn.Module, x: torch.Tensor, *, m: int = 5, generator: torch.Generator | None = None
+M_SAMPLES = 5  # VAE samples per frame (the paper's M): the one place every caller takes it from
+_MASK64 = (1 << 64) - 1
+
+
+def frame_seed(seed: int, index: int) -> int:
+    """A well-mixed 63-bit seed for frame ``index`` (splitmix64 of the pair)."""
+    z = ((int(seed) & 0xFFFFFFFF) << 32 ^ (int(index) & 0xFFFFFFFF)) + 0x9E3779B97F4A7C15
+    z &= _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFF
+
+
+def frame_noise(indices: Sequence[int], latent_dim: int, *, seed: int, m: int = M_SAMPLES) -> torch.Tensor:
+    """The standard-normal draws (N, M, latent_dim) behind each frame's M VAE samples.
+
+    Drawn on the CPU from a generator seeded by (seed, frame index), so a frame's samples
+    do not depend on its batch, on what was scored before, or on the device."""
+    out = torch.empty((len(indices), m, latent_dim))
+    gen = torch.Generator()
+    for row, idx in enumerate(indices):
+        gen.manual_seed(frame_seed(seed, idx))
+        torch.randn((m, latent_dim), generator=gen, out=out[row])
+    return out
+
+
+def reconstruct(
+    vae: nn.Module, x: torch.Tensor, indices: Sequence[int], *, seed: int, m: int = M_SAMPLES
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """M reconstructions (N, M, C, H, W) and the loss map sum_m |x_hat_m - x| (N, H, W)."""
+    """M reconstructions (N, M, C, H, W) of x (N, C, H, W) and the loss map
+    sum_m |x_hat_m - x| (N, H, W); frame ``indices[i]`` seeds the samples of ``x[i]``."""
+    if m < 1:
+        raise ValueError(f"M (VAE samples per frame) must be at least 1, got {m}")
+    if len(indices) != len(x):
+        raise ValueError("one frame index per image is needed")
     with torch.no_grad():
-        recons = vae.reconstruct(x, m, generator=generator)
+        n = x.shape[0]
+        mu, logvar = vae.encode(x)
+        std = torch.exp(0.5 * logvar)
+        eps = frame_noise(indices, mu.shape[1], seed=seed, m=m).to(device=mu.device, dtype=mu.dtype)
+        z = (mu[:, None] + eps * std[:, None]).reshape(n * m, mu.shape[1])
+        out = vae.decode(z)
+        recons = out.view(n, m, *out.shape[1:])
         loss = (recons - x[:, None]).abs().sum(dim=1).mean(dim=1)  # sum over M, mean over channels
     return recons, loss
 
 
-def score_batch(
+def uses_fast_gradcam(regressor: nn.Module, gradcam_method: str = "auto") -> bool:
+    """Whether Grad-CAM takes the path without a backward pass (then no autograd at all)."""
+    return isinstance(getattr(regressor, "head", None), GapLinearHead) and gradcam_method != "autograd"
+
+
+def score_inputs(
     vae: nn.Module,
     regressor: nn.Module,
     x: torch.Tensor,
+    indices: Sequence[int],
     *,
-    m: int = 5,
-    generator: torch.Generator | None = None,
+    seed: int = 0,
+    m: int = M_SAMPLES,
     gradcam_method: str = "auto",
 ) -> ScoreBatch:
-    """Score a batch x (N, C, H, W) in [0, 1] with every scorer.
+    """THE scoring function: model inputs x (N, C, H, W) in [0, 1] -> every scorer and map.
 
-    The regressor runs once on x and all N*M reconstructions together. Works inside
-    ``torch.inference_mode()`` with the fast Grad-CAM path; the autograd path needs
-    gradients enabled.
-    """
-    recons, loss = reconstruct_with_loss(vae, x, m=m, generator=generator)
+    VAE samples seeded per frame (``reconstruct``), then the regressor and Grad-CAM on x
+    and all N*M reconstructions together (``score_reconstructions``). The app, `spader
+    score`, `spader evaluate`, training's threshold, the experiments and the benchmark all
+    score through this function (``score_dataset`` shares one set of reconstructions
+    between several regressors; it calls the same two steps)."""
+    fast = uses_fast_gradcam(regressor, gradcam_method)
+    with torch.inference_mode() if fast else torch.no_grad():
+        recons, loss = reconstruct(vae, x, indices, seed=seed, m=m)
+        if fast:
+            return score_reconstructions(regressor, x, recons, loss, gradcam_method=gradcam_method)
     return score_reconstructions(regressor, x, recons, loss, gradcam_method=gradcam_method)
+
+
+def score_dataset(
+    vae: nn.Module,
+    regressors: Mapping[str, nn.Module],
+    x: torch.Tensor,
+    *,
+    seed: int = 0,
+    m: int = M_SAMPLES,
+    batch: int = 32,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Scores (N,) of every scorer for the images x (N, C, H, W) under each regressor;
+    image i is frame i. The VAE samples are drawn once per batch and shared by all
+    regressors, so each regressor's scores equal ``score_inputs`` on the same frames.
+    Regressors are scored with their BatchNorms folded away, as the app scores them."""
+    device = next(vae.parameters()).device
+    vae.eval()
+    folded = {name: reg.to(device).eval().folded() for name, reg in regressors.items()}
+    parts: dict[str, dict[str, list[np.ndarray]]] = {name: {k: [] for k in SCORER_KEYS} for name in folded}
+    for i in range(0, len(x), batch):
+        xb = x[i : i + batch].to(device).contiguous(memory_format=torch.channels_last)
+        idx = range(i, i + len(xb))
+        with torch.inference_mode():
+            recons, loss = reconstruct(vae, xb, idx, seed=seed, m=m)
+        for name, reg in folded.items():
+            if uses_fast_gradcam(reg):
+                with torch.inference_mode():
+                    sb = score_reconstructions(reg, xb, recons, loss)
+            else:  # autograd Grad-CAM cannot reuse inference tensors: the same samples, drawn again
+                sb = score_inputs(vae, reg, xb, idx, seed=seed, m=m)
+            for k in SCORER_KEYS:
+                parts[name][k].append(sb.scores[k].detach().float().cpu().numpy())
+    return {name: {k: (np.concatenate(v) if v else np.zeros(0, np.float32)) for k, v in p.items()}
+            for name, p in parts.items()}
 
 
 def score_reconstructions(
@@ -117,20 +200,15 @@ def score_reconstructions(
     loss: torch.Tensor,
     *,
     gradcam_method: str = "auto",
-    clamp_f: bool = False,
 ) -> ScoreBatch:
-    """The scoring step after the VAE: lets several regressors share one set of reconstructions.
-
-    ``clamp_f`` (experiments only, off everywhere else): clip f(x) to [0, 1], the range of
-    its training targets, before it enters CNN-Reg, VAE+CNN-Reg and SPADER. The paper's
-    formula uses the raw output; this is a measured alternative, not the method."""
+    """The scoring step after the VAE: lets several regressors share one set of reconstructions."""
     n, c, h, w = x.shape
     m = recons.shape[1]
     with torch.no_grad():
         batch = torch.cat([x, recons.reshape(n * m, c, h, w)], dim=0)
     y, cams = gradcam(regressor, batch, method=gradcam_method)
     with torch.no_grad():
-        f = y[:n].clamp(0.0, 1.0) if clamp_f else y[:n]
+        f = y[:n]
         g_x = cams[:n]
         g_r = cams[n:].view(n, m, h, w).clamp_min(0).mean(dim=1)
         cam = g_x.abs() + g_r
