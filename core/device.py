@@ -21,3 +21,17 @@ def place_model(model: torch.nn.Module, device: torch.device | str) -> torch.nn.
     """Move a conv net to ``device`` in channels-last layout (about 2x faster for these
     small convolutions on CPU with oneDNN, and the layout cuDNN prefers). In place."""
     return model.to(device).to(memory_format=torch.channels_last)
+
+
+def cuda_available() -> bool:
+    """Whether a CUDA device can score (the window greys out its CUDA choice otherwise)."""
+    return bool(torch.cuda.is_available())
+
+
+def set_scoring_threads(n: int) -> None:
+    """Threads torch may use for scoring (the app keeps a core free for capture and the GUI)."""
+    if n < 1:
+        from core.errors import SpaderError
+
+        raise SpaderError(f"the number of scoring threads must be at least 1, got {n}")
+    torch.set_num_threads(int(n))
