@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -33,106 +32,17 @@ from PySide6.QtCore import QObject, Signal
 from capture.errors import CaptureError
 from capture.events import CaptureEvent, EventKind
 from capture.frame import DepthFrame
-from capture.frame_queue import FrameQueue
-from capture.mailbox import LatestFrameMailbox
+from capture.playback import PlaybackThread
+from capture.rate import RateMeter
 from capture.recorder import Recorder
-from capture.sources.base import EndOfStream, FrameSource, SourceInfo
-from capture.thread import CaptureThread, State
-
-LIVE = "live"
-REPLAY = "replay"
-
-SUBJECT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
-# -- frame inputs that also keep the newest frame for the display ------------------------------
-class _Tap:
-    """Remembers the newest frame handed on, for the display (which never takes frames
-    away from the scoring worker)."""
-
-    def _tap_init(self) -> None:
-        self._tap_lock = threading.Lock()
-        self._tap_frame: DepthFrame | None = None
-        self._tap_seq = 0
-        self._tap_seen = 0
-
-    def _tap(self, frame: DepthFrame) -> None:
-        with self._tap_lock:
-            self._tap_frame = frame
-            self._tap_seq += 1
-
-    def take_new(self) -> DepthFrame | None:
-        """The newest frame if one arrived since the last call, else None."""
-        with self._tap_lock:
-            if self._tap_seq == self._tap_seen:
-                return None
-            self._tap_seen = self._tap_seq
-            return self._tap_frame
-
-    @property
-    def newest(self) -> DepthFrame | None:
-        with self._tap_lock:
-            return self._tap_frame
-
-
-class TapMailbox(LatestFrameMailbox, _Tap):
-    def __init__(self) -> None:
-        super().__init__()
-        self._tap_init()
-
-    def put(self, frame: DepthFrame) -> None:
-        super().put(frame)
-        self._tap(frame)
-
-
-class TapQueue(FrameQueue, _Tap):
-    def __init__(self, maxsize: int = 4) -> None:
-        super().__init__(maxsize)
-        self._tap_init()
-
-    def put(self, frame: DepthFrame, timeout: float | None = None) -> bool:
-        ok = super().put(frame, timeout)
-        if ok:
-            self._tap(frame)
-        return ok
-
-
-# -- a capture thread that can also step one frame and change the playback speed -------------
-class PlaybackThread(CaptureThread):
-    """CaptureThread plus single-frame stepping and a live speed change (both run on the
-    capture thread, between reads, like every other call into the source)."""
-
-    def step_to(self, position: int) -> None:
-        """Go to ``position`` and hand on exactly that one frame (used while paused)."""
-        self._commands.put(lambda: self._step(position))
-
-    def set_speed(self, speed: float | None) -> None:
-        self._commands.put(lambda: self._set_speed(speed))
-
-    def _set_speed(self, speed: float | None) -> None:
-        if hasattr(self.source, "speed"):
-            self.source.speed = speed
-            self.source.resync()
-
-    def _step(self, position: int) -> None:
-        try:
-            self.source.seek_index(max(0, int(position)))
-            self.source.resync()
-            frame = self.source.read(max(self.read_timeout_s, 0.5))
-        except EndOfStream:
-            self.state = State.ENDED
-            self._emit(EventKind.END_OF_STREAM)
-            return
-        except Exception as exc:
-            self._emit(EventKind.ERROR, str(exc) if isinstance(exc, CaptureError) else f"{type(exc).__name__}: {exc}")
-            return
-        finally:
-            for ev in self.source.poll_events():
-                self.post_event(ev)
-        if self.state == State.ENDED:
-            self.state = State.PAUSED if self._paused else State.RUNNING
-        if frame is not None:
-            self._publish(frame)
+from capture.sources.base import FrameSource, SourceInfo
+from capture.sources.spec import source_kind
+from capture.subject import check_subject_id
+from capture.tap import TapMailbox, TapQueue
+from capture.thread import State
+from core.runtime.scorer import FrameScorer
+from core.runtime.verdict import VerdictSettings, VerdictTracker, verdict_settings_to_session
+from core.runtime.worker import LIVE, REPLAY, ResultMailbox, ScoringWorker, result_time_s
 
 
 # -- what the display gets --------------------------------------------------------------------
@@ -166,42 +76,11 @@ class SourceDesc:
     kind: str  # camera | file | synthetic | demo | custom
 
 
-class RateMeter:
-    """Events per second over the last ``window_s`` from a monotonically growing counter."""
-
-    def __init__(self, window_s: float = 1.0) -> None:
-        self.window_s = window_s
-        self._samples: deque[tuple[float, int]] = deque()
-
-    def update(self, count: int, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        s = self._samples
-        s.append((now, count))
-        while len(s) > 2 and now - s[1][0] >= self.window_s:
-            s.popleft()
-        if len(s) < 2 or s[-1][0] - s[0][0] <= 0:
-            return 0.0
-        return max(0, s[-1][1] - s[0][1]) / (s[-1][0] - s[0][0])
-
-    def reset(self) -> None:
-        self._samples.clear()
-
-
 def default_threads() -> int | None:
     """Torch threads of the scoring worker: one on a 2-core machine (capture and the GUI
     need the other), torch's own choice on bigger ones."""
     n = os.cpu_count() or 1
     return 1 if n <= 2 else None
-
-
-def check_subject_id(subject_id: str) -> str:
-    s = (subject_id or "").strip()
-    if not SUBJECT_ID_RE.fullmatch(s):
-        raise CaptureError(
-            "the subject id must be a pseudonym of 1-64 letters, digits, '-', '_' or '.' "
-            "(never a name or a date of birth)"
-        )
-    return s
 
 
 class Controller(QObject):
@@ -234,8 +113,6 @@ class Controller(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        from core.runtime.verdict import VerdictSettings, VerdictTracker
-
         self._scorer_factory = scorer_factory or _default_scorer_factory
         self.device_pref = device
         self.threads = default_threads() if threads == "default" else threads
@@ -332,8 +209,6 @@ class Controller(QObject):
         return str(getattr(self.scorer, "device", "cpu"))
 
     def _start_worker(self) -> None:
-        from core.runtime.worker import ResultMailbox, ScoringWorker
-
         assert self.input is not None
         gen = self._generation
         self.results = ResultMailbox()
@@ -355,8 +230,6 @@ class Controller(QObject):
 
     def _on_result(self, r: Any, generation: int) -> None:
         """On the worker thread, for every result: keep a small point for the plot."""
-        from core.runtime.worker import result_time_s
-
         st = r.verdict
         p = ScorePoint(
             index=int(r.index),
@@ -395,7 +268,7 @@ class Controller(QObject):
             from capture.sources import open_source
 
             spec = str(source)
-            kind = kind or _kind_of(spec)
+            kind = kind or _desc_kind(spec)
             src = open_source(spec, speed=speed, loop=loop, unit_mm=unit_mm, depth_mode=depth_mode, fps=fps)
         if mode is None:
             if kind in ("camera", "synthetic"):
@@ -529,7 +402,6 @@ class Controller(QObject):
         """Record every frame of the running source into a new session folder; the verdict
         settings and the model go into the session header's settings."""
         from capture.session import SessionMeta, SessionWriter
-        from core.runtime.verdict import verdict_settings_to_session
 
         if self.capture is None or self.source is None:
             raise CaptureError("there is no running source to record")
@@ -651,18 +523,14 @@ class Controller(QObject):
         return out
 
 
-def _kind_of(spec: str) -> str:
-    if spec == "kinect" or spec.startswith("kinect:"):
-        return "camera"
-    if spec == "synthetic":
-        return "synthetic"
-    return "file"
-
-
 def _default_scorer_factory(model: Any, device: str) -> Any:
-    from core.runtime.scorer import FrameScorer
-
     return FrameScorer(model, device=device)
+
+
+def _desc_kind(spec: str) -> str:
+    """A spec's kind for ``SourceDesc``: camera, synthetic, or file for any recording."""
+    kind = source_kind(spec)
+    return kind if kind in ("camera", "synthetic") else "file"
 
 
 def clone_info(info: SourceInfo | None) -> SourceInfo | None:

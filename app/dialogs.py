@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.controller import SUBJECT_ID_RE
+from capture.subject import subject_id_ok
 
 
 # --benchmark runs unattended: messages go to stderr instead of waiting for a click
@@ -111,7 +111,7 @@ class RecordDialog(QDialog):
 
     def _update(self) -> None:
         sid = self.subject.text().strip()
-        ok = bool(SUBJECT_ID_RE.fullmatch(sid))
+        ok = subject_id_ok(sid)
         self.folder.setText(str(default_session_folder(self.root, sid if ok else "subject")))
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(ok)
 

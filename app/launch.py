@@ -74,9 +74,9 @@ def main(args) -> int:
 
         dialogs.NON_INTERACTIVE = True
     if getattr(args, "threads", None):
-        import torch
+        from core.device import set_scoring_threads
 
-        torch.set_num_threads(int(args.threads))
+        set_scoring_threads(int(args.threads))
 
     from PySide6.QtWidgets import QApplication
 
@@ -93,10 +93,10 @@ def main(args) -> int:
     model, why = load_startup_model(args.model)
     note = None
     if model is None and bench is not None:
-        from core.runtime.bench import tiny_model
+        from core.runtime.bench import random_model
 
         print(f"note: no model ({why}); benchmarking with a tiny random-weight model", file=sys.stderr)
-        model = tiny_model()
+        model = random_model(tiny=True)
     elif model is None:
         note = why
     device = args.device or str(settings.get("scoring/device"))

@@ -38,12 +38,15 @@ from PySide6.QtWidgets import (
 )
 
 from app import dialogs, theme
-from app.controller import LIVE, REPLAY, Controller, RateMeter
+from app.controller import Controller
 from app.settings import AppSettings
 from app.views.depth_view import OVERLAYS, CropView, DepthView
 from app.views.score_plot import ScorePlot
 from app.views.verdict_panel import Banner, TransportBar, VerdictPanel
+from capture.rate import RateMeter
 from capture.sources.images import folder_unit_mm
+from capture.sources.spec import source_kind
+from core.runtime.worker import LIVE, REPLAY
 
 DISCLAIMER = "Research software, not a medical device: the verdict is no diagnosis."
 
@@ -271,11 +274,11 @@ class MainWindow(QMainWindow):
 
         m_score = mb.addMenu("S&coring")
         self.device_group = QActionGroup(self)
-        import torch
+        from core.device import cuda_available
 
         for dev, label in (("auto", "Device: automatic"), ("cpu", "Device: CPU"), ("cuda", "Device: CUDA GPU")):
             a = self._action(label, lambda checked=False, d=dev: self.set_device(d), checkable=True)
-            if dev == "cuda" and not torch.cuda.is_available():
+            if dev == "cuda" and not cuda_available():
                 a.setEnabled(False)
                 a.setText(label + " (none found)")
             self.device_group.addAction(a)
@@ -387,10 +390,11 @@ class MainWindow(QMainWindow):
             if spec == "demo":
                 self.open_demo()
                 return
-            if spec == "synthetic":
+            kind = source_kind(spec)
+            if kind == "synthetic":
                 self.open_synthetic()
                 return
-            ok = self.open_spec(spec) if spec.startswith("kinect") else self.open_recording(spec)
+            ok = self.open_spec(spec) if kind == "camera" else self.open_recording(spec)
             if ok:
                 return
             self.banner.show_message("source", f"Could not open {spec}; playing the demo session instead.", "warning")

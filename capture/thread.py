@@ -4,7 +4,8 @@ Every call into the source (open, read, seek, close) happens on this thread, whi
 what ``thread_safe=False`` pyk4a devices need. Control calls from other threads (pause,
 resume, seek, stop) are queued and applied between reads; a read never waits longer
 than ``read_timeout_s``, so ``stop`` returns within about that time. Source errors become
-ERROR events; the thread itself never dies from them.
+ERROR events; the thread itself never dies from them (the rule for failed reads:
+``capture.read_errors``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from capture.errors import CaptureError
 from capture.events import CaptureEvent, EventKind
 from capture.frame import DepthFrame
 from capture.mailbox import LatestFrameMailbox
+from capture.read_errors import MAX_CONSECUTIVE_READ_ERRORS, ReadFailures, error_message
 from capture.recorder import Recorder
 from capture.sources.base import EndOfStream, FrameSource
 
@@ -40,7 +42,7 @@ class CaptureThread:
         recorder: Recorder | None = None,
         on_event: Callable[[CaptureEvent], None] | None = None,
         read_timeout_s: float = 0.05,
-        max_consecutive_errors: int = 3,
+        max_consecutive_errors: int = MAX_CONSECUTIVE_READ_ERRORS,
     ) -> None:
         self.source = source
         self.mailbox = mailbox if mailbox is not None else LatestFrameMailbox()
@@ -164,13 +166,13 @@ class CaptureThread:
             self.source.open()
         except Exception as exc:
             self.state = State.FAILED
-            self._emit(EventKind.ERROR, str(exc) if isinstance(exc, CaptureError) else f"{type(exc).__name__}: {exc}")
+            self._emit(EventKind.ERROR, error_message(exc))
             self._emit(EventKind.STOPPED)
             return
         self.state = State.RUNNING
         self._emit(EventKind.STARTED, self.source.info.sensor)
         live = self.source.info.live
-        consecutive = 0
+        failures = ReadFailures(self.max_consecutive_errors)
         try:
             while not self._stop.is_set():
                 idle = self.state in (State.ENDED, State.FAILED) or (self._paused and not live)
@@ -179,17 +181,15 @@ class CaptureThread:
                     continue
                 try:
                     frame = self.source.read(self.read_timeout_s)
-                    consecutive = 0
+                    failures.succeeded()
                 except EndOfStream:
                     self.state = State.ENDED
                     self._emit(EventKind.END_OF_STREAM)
                     continue
                 except Exception as exc:
                     self.errors += 1
-                    consecutive += 1
-                    msg = str(exc) if isinstance(exc, CaptureError) else f"{type(exc).__name__}: {exc}"
-                    self._emit(EventKind.ERROR, msg)
-                    if consecutive >= self.max_consecutive_errors:
+                    self._emit(EventKind.ERROR, failures.failed(exc))
+                    if failures.given_up:
                         self.state = State.FAILED
                     continue
                 finally:

@@ -8,7 +8,7 @@ import pytest
 
 from capture.errors import CaptureError
 from capture.session import SessionMeta, SessionWriter
-from capture.sources import Paced, open_source
+from capture.sources import Paced, kinect_device, open_source, source_kind
 from capture.sources.images import ImageFolderSource
 from capture.sources.kinect import KinectSource
 from capture.sources.session import SessionSource
@@ -31,6 +31,21 @@ def test_open_source_dispatch(tmp_path):
     assert isinstance(open_source(str(tmp_path / "sess")).inner, SessionSource)
     with pytest.raises(CaptureError, match="not a camera"):
         open_source(str(tmp_path / "nothing.txt"))
+
+
+def test_source_kind_is_the_one_reading_of_a_spec(tmp_path):
+    for spec in ("kinect", "kinect:1", "kinect:000123"):
+        assert source_kind(spec) == "camera"
+    assert source_kind("synthetic") == "synthetic"
+    assert source_kind(tmp_path / "take.MKV") == "mkv"  # by its name, before it is opened
+    SessionWriter.create(tmp_path / "sess", SessionMeta()).close()
+    assert source_kind(tmp_path / "sess") == "session" and source_kind(str(tmp_path / "sess")) == "session"
+    (tmp_path / "pngs").mkdir()
+    assert source_kind(tmp_path / "pngs") == "images"
+    assert source_kind(tmp_path / "nothing.txt") == "unknown" and source_kind("kinectic") == "unknown"
+    assert [kinect_device(s) for s in ("kinect", "kinect:1", "kinect:12", "kinect:000123", "kinect:AB1")] == [
+        0, 1, 12, "000123", "AB1"
+    ]
 
 
 def test_session_replay_with_seek_loop_and_info(tmp_path):

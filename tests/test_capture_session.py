@@ -94,6 +94,25 @@ def test_writer_rejects_mismatched_frames_and_existing_folders(tmp_path):
     SessionWriter.create(tmp_path / "empty").close()  # an empty folder is fine
 
 
+@pytest.mark.parametrize("bad", ["Jane Doe", "", "   ", "x" * 70, "a/b", "-P1", "12.03.1980 Müller"])
+def test_writer_refuses_a_subject_id_that_is_not_a_pseudonym_and_writes_nothing(tmp_path, bad):
+    with pytest.raises(CaptureError, match="pseudonym of 1-64 letters"):
+        SessionWriter.create(tmp_path / "s", SessionMeta(sensor="synthetic", subject_id=bad))
+    assert not (tmp_path / "s").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CaptureError, match="never a name"):
+        SessionWriter.create(tmp_path / "empty", SessionMeta(subject_id=bad))
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_writer_accepts_a_pseudonym_or_no_subject(tmp_path):
+    record(tmp_path / "a", n=2, subject_id=" P-0007_b.2 ")
+    assert SessionReader(tmp_path / "a").meta.subject_id == "P-0007_b.2"  # stored without the spaces
+    record(tmp_path / "b", n=2, subject_id="x" * 64)
+    record(tmp_path / "c", n=2)
+    assert SessionReader(tmp_path / "c").meta.subject_id is None
+
+
 def test_newer_format_version_is_refused_politely(tmp_path):
     record(tmp_path / "s", n=1)
     p = tmp_path / "s" / "session.json"

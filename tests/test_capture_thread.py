@@ -9,10 +9,10 @@ from capture.events import EventKind
 from capture.frame import DepthFrame
 from capture.mailbox import LatestFrameMailbox
 from capture.recorder import Recorder
-from capture.sources.base import FrameSource, SourceInfo
 from capture.sources.pacing import Paced
 from capture.sources.synthetic import SyntheticSource
 from capture.thread import CaptureThread, State
+from support import FakeSource
 
 
 def frame(i):
@@ -110,30 +110,8 @@ def test_finite_source_every_frame_to_recorder_latest_to_mailbox():
     assert no_capture_threads()
 
 
-class Silent(FrameSource):
-    """A live camera that never delivers: every read waits its full timeout."""
-
-    def __init__(self):
-        super().__init__()
-        self.closed_from = None
-
-    def _open(self):
-        pass
-
-    def _close(self):
-        self.closed_from = threading.current_thread().name
-
-    @property
-    def info(self):
-        return SourceInfo(sensor="silent", live=True)
-
-    def read(self, timeout_s=0.1):
-        time.sleep(timeout_s)
-        return None
-
-
 def test_stop_is_seen_within_200ms_and_source_closed_on_its_thread():
-    src = Silent()
+    src = FakeSource(silent=True)  # a live camera that never delivers
     th = CaptureThread(src, read_timeout_s=0.1).start()
     assert wait_for(lambda: th.state == State.RUNNING)
     t = time.monotonic()
@@ -162,32 +140,14 @@ def test_pause_resume_and_seek_after_end():
         assert th.stop()
 
 
-class Failing(FrameSource):
-    def __init__(self, exc, fail_open=False):
-        super().__init__()
-        self.exc, self.fail_open, self.reads = exc, fail_open, 0
-
-    def _open(self):
-        if self.fail_open:
-            raise self.exc
-
-    def _close(self):
-        pass
-
-    @property
-    def info(self):
-        return SourceInfo(sensor="failing")
-
-    def read(self, timeout_s=0.1):
-        self.reads += 1
-        if self.reads <= 2:
-            return frame(self.reads)
-        raise self.exc
+def failing(exc: Exception, fail_open: bool = False) -> FakeSource:
+    """Two frames, then every read raises ``exc`` (or already opening does)."""
+    return FakeSource([frame(1), frame(2)], fail_from=3, error=exc, fail_open=exc if fail_open else None)
 
 
 @pytest.mark.parametrize("exc", [CaptureError("file damaged after frame 2"), RuntimeError("bug")])
 def test_source_errors_become_events_and_thread_survives(exc):
-    th = CaptureThread(Failing(exc), max_consecutive_errors=3).start()
+    th = CaptureThread(failing(exc), max_consecutive_errors=3).start()
     assert wait_for(lambda: th.state == State.FAILED)
     assert th.alive and th.frames == 2
     errors = [e for e in th.drain_events() if e.kind == EventKind.ERROR]
@@ -197,7 +157,7 @@ def test_source_errors_become_events_and_thread_survives(exc):
 
 def test_open_failure_is_an_event():
     seen = []
-    th = CaptureThread(Failing(CaptureError("no camera"), fail_open=True), on_event=seen.append).start()
+    th = CaptureThread(failing(CaptureError("no camera"), fail_open=True), on_event=seen.append).start()
     assert wait_for(lambda: th.state == State.FAILED and not th.alive)
     assert [(e.kind, e.message) for e in seen] == [(EventKind.ERROR, "no camera"), (EventKind.STOPPED, "")]
     assert th.stop()

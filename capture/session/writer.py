@@ -36,6 +36,7 @@ from capture.session.format import (
     utc_now_iso,
     write_json_atomic,
 )
+from capture.subject import check_subject_id
 
 
 class SessionWriter:
@@ -59,11 +60,14 @@ class SessionWriter:
     # -- creation --------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike[str], meta: SessionMeta | None = None, **kw: Any) -> "SessionWriter":
-        """Create a new session folder; refuses to touch an existing non-empty one."""
+        """Create a new session folder; refuses to touch an existing non-empty one, and a
+        subject id that is not a pseudonym (``capture.subject``); a session may have none."""
         path = Path(path)
+        meta = meta or SessionMeta()
+        if meta.subject_id is not None:
+            meta.subject_id = check_subject_id(meta.subject_id)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise SessionExists(f"{path} already exists; choose a new session folder")
-        meta = meta or SessionMeta()
         if not meta.unit_mm > 0:
             raise CaptureError(f"session depth unit must be positive, got {meta.unit_mm}")
         meta.start_time = meta.start_time or utc_now_iso()

@@ -7,8 +7,18 @@ from pathlib import Path
 from capture.errors import CaptureError
 from capture.sources.base import EndOfStream, FrameSource, SourceInfo
 from capture.sources.pacing import Paced
+from capture.sources.spec import SourceKind, kinect_device, source_kind
 
-__all__ = ["EndOfStream", "FrameSource", "SourceInfo", "Paced", "open_source"]
+__all__ = [
+    "EndOfStream",
+    "FrameSource",
+    "SourceInfo",
+    "Paced",
+    "open_source",
+    "source_kind",
+    "SourceKind",
+    "kinect_device",
+]
 
 
 def open_source(
@@ -20,34 +30,31 @@ def open_source(
     depth_mode: str = "NFOV_UNBINNED",
     fps: float | None = None,
 ) -> FrameSource:
-    """A source for ``spec`` (not yet opened).
+    """A source for ``spec`` (not yet opened); ``capture.sources.spec`` says what a spec names.
 
-    ``kinect`` / ``kinect:1`` (index, up to 2 digits) / ``kinect:SERIAL`` = live camera; ``synthetic`` = moving
-    shapes; a ``.mkv`` file, a session folder (has session.json) or a folder of PNGs =
-    file playback, paced at ``speed`` (None = as fast as possible) and optionally looped.
+    A camera and the synthetic stream are live; a recording is file playback, paced at
+    ``speed`` (None = as fast as possible) and optionally looped.
     """
-    if spec == "kinect" or spec.startswith("kinect:"):
+    kind = source_kind(spec)
+    if kind == "camera":
         from capture.sources.kinect import KinectSource
 
-        dev = spec.partition(":")[2] or "0"
-        # Serial numbers are all digits too (12 of them); a camera index is short.
-        device: int | str = int(dev) if dev.isdigit() and len(dev) <= 2 else dev
-        return KinectSource(device, depth_mode, None if fps is None else int(fps))
-    if spec == "synthetic":
+        return KinectSource(kinect_device(spec), depth_mode, None if fps is None else int(fps))
+    if kind == "synthetic":
         from capture.sources.synthetic import SyntheticSource
 
         return Paced(SyntheticSource(fps=fps or 30.0), speed, loop)
     path = Path(spec)
     inner: FrameSource
-    if path.suffix.lower() == ".mkv":
+    if kind == "mkv":
         from capture.sources.mkv import MkvSource
 
         inner = MkvSource(path)
-    elif (path / "session.json").is_file():
+    elif kind == "session":
         from capture.sources.session import SessionSource
 
         inner = SessionSource(path)
-    elif path.is_dir():
+    elif kind == "images":
         from capture.sources.images import ImageFolderSource
 
         inner = ImageFolderSource(path, unit_mm=unit_mm, fps=fps or 30.0)
