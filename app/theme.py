@@ -1,15 +1,16 @@
 """A calm dark theme for a dim clinic room, and the colour lookup tables of the views.
 
 Colours are muted (no pure white on black, no saturated backgrounds) except for the
-verdict indicator, which must be readable from a few metres away. Verdict colours are
-chosen to stay distinguishable for the common red-green colour deficiencies: NORMAL is
-a blue-green, ANOMALY an orange-red, NO HAND amber, PENDING grey, and every verdict is
-also written out in words.
+verdict indicator, which must be readable from a few metres away. The verdict colours
+(colour-blind safe) are defined in core/runtime/palette.py, shared with the overlay
+pictures of ``spader score``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from core.runtime.palette import VERDICT_RGB, VERDICT_TEXT_RGB, rgb_hex
 
 # -- palette -------------------------------------------------------------------------------
 BG = "#1b1f24"  # window background
@@ -21,22 +22,9 @@ TEXT_DIM = "#98a2ad"
 ACCENT = "#5aa9e6"  # focus, selection
 PLOT_BG = "#15181c"
 
-VERDICT_COLORS: dict[str, str] = {
-    "NORMAL": "#2e9e83",
-    "ANOMALY": "#d9603b",
-    "NO HAND": "#c9a227",
-    "PENDING": "#5d6672",
-    "NO MODEL": "#5d6672",
-    "NO SIGNAL": "#5d6672",
-}
-VERDICT_TEXT_COLORS: dict[str, str] = {
-    "NORMAL": "#f3fbf8",
-    "ANOMALY": "#fff6f2",
-    "NO HAND": "#1b1f24",
-    "PENDING": "#e8ecf0",
-    "NO MODEL": "#e8ecf0",
-    "NO SIGNAL": "#e8ecf0",
-}
+# the verdicts' colours come from core (the overlays of `spader score` use the same ones)
+VERDICT_COLORS: dict[str, str] = {k: rgb_hex(v) for k, v in VERDICT_RGB.items()}
+VERDICT_TEXT_COLORS: dict[str, str] = {k: rgb_hex(v) for k, v in VERDICT_TEXT_RGB.items()}
 BANNER_COLORS: dict[str, tuple[str, str]] = {  # level -> (background, text)
     "error": ("#8e2f24", "#fff3f0"),
     "warning": ("#8a6a14", "#fffaf0"),

@@ -56,6 +56,22 @@ def test_damaged_frame_reads_frames_before_it(tmp_path):
     assert np.array_equal(r[4].depth, frames[4].depth)
 
 
+def test_replay_reports_a_damaged_frame_once_and_goes_on(tmp_path):
+    from capture.sources.session import SessionSource
+
+    record(tmp_path / "s")
+    png = tmp_path / "s" / "frames" / "000003.png"
+    png.write_bytes(png.read_bytes()[:50])
+    got: list[int | str] = []
+    with SessionSource(tmp_path / "s") as src:
+        for _ in range(6):
+            try:
+                got.append(src.read().index)
+            except CorruptFile:
+                got.append("damaged")
+    assert got == [0, 1, 2, "damaged", 4, 5]
+
+
 def test_missing_frame_file_is_reported_and_skipped(tmp_path):
     record(tmp_path / "s")
     (tmp_path / "s" / "frames" / "000002.png").unlink()

@@ -8,34 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from capture.frame import DepthFrame
 from capture.pngio import encode_png16
 from capture.session import SessionMeta, SessionWriter
-from capture.sources.base import EndOfStream, FrameSource, SourceInfo
-from core.runtime.bench import pose_frames
-from core.spader.checkpoint import build_model, save_model
+from core.spader.checkpoint import save_model
 from core.cli.main import main
-from core.spader import RegressorConfig, VAEConfig
 from core.runtime.scorer import FrameScorer
-from core.runtime.rescore import SCORE_COLUMNS, VERDICT_COLUMNS, rescore
+from core.runtime.rescore import rescore
+from core.runtime.score_files import SCORE_COLUMNS, VERDICT_COLUMNS
 from core.spader.scorers import SCORER_KEYS
 from core.runtime.verdict import verdict_settings_to_session, VerdictSettings
+from support import FakeSource, pose_frames, tiny_model
 
 
 W, H = 160, 144
 N = 24
-
-
-def tiny(name: str = "tiny", threshold: float | None = 0.0):
-    torch.manual_seed(0)
-    return build_model(
-        VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
-        RegressorConfig(input_size=32, widths=(4, 8)),
-        threshold=threshold,
-        name=name,
-    )
 
 
 def recording_frames() -> list[DepthFrame]:
@@ -48,7 +36,7 @@ def recording_frames() -> list[DepthFrame]:
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
-    return save_model(tiny(), tmp_path_factory.mktemp("model") / "tiny.safetensors")
+    return save_model(tiny_model("tiny"), tmp_path_factory.mktemp("model") / "tiny.safetensors")
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +91,10 @@ def test_score_a_session_writes_the_documented_files(session: Path, model_file: 
 
 
 def test_batch_rescoring_equals_scoring_frame_by_frame(session: Path, tmp_path: Path) -> None:
-    model = tiny()
+    model = tiny_model("tiny")
     rescore(session, tmp_path / "o", model, device="cpu", batch=7, progress=False)
     rows = read_csv(tmp_path / "o" / "scores.csv")
-    scorer = FrameScorer(tiny(), device="cpu")
+    scorer = FrameScorer(tiny_model("tiny"), device="cpu")
     for f, row in zip(recording_frames(), rows):
         r = scorer.score_frame(f)
         assert int(row["index"]) == r.index and int(row["has_hand"]) == int(r.has_hand)
@@ -114,38 +102,12 @@ def test_batch_rescoring_equals_scoring_frame_by_frame(session: Path, tmp_path: 
             assert float(row[k]) == pytest.approx(r.scores[k], abs=1e-5)
 
 
-class InterruptingSource(FrameSource):
-    """Yields frames, then raises KeyboardInterrupt (as Ctrl-C would) on read K."""
-
-    def __init__(self, frames: list[DepthFrame], k: int) -> None:
-        super().__init__()
-        self.frames, self.k, self.i = frames, k, 0
-
-    def _open(self) -> None:
-        self.i = 0
-
-    def _close(self) -> None:
-        pass
-
-    @property
-    def info(self) -> SourceInfo:
-        return SourceInfo(sensor="fake", fps=30.0, frame_count=len(self.frames))
-
-    def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
-        if self.i == self.k:
-            raise KeyboardInterrupt
-        if self.i >= len(self.frames):
-            raise EndOfStream
-        self.i += 1
-        return self.frames[self.i - 1]
-
-
 def test_an_interrupted_run_keeps_the_rows_it_wrote(tmp_path: Path) -> None:
     k = 13
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        rescore(None, out, tiny(), device="cpu", batch=4, progress=False,
-                source=InterruptingSource(recording_frames(), k))
+        rescore(None, out, tiny_model("tiny"), device="cpu", batch=4, progress=False,
+                source=FakeSource(recording_frames(), fail_at={k + 1}, error=KeyboardInterrupt))  # Ctrl-C on read k + 1
     rows = read_csv(out / "scores.csv")
     assert [int(r["index"]) for r in rows] == list(range(k))
     s = json.loads((out / "summary.json").read_text())
@@ -166,7 +128,7 @@ def test_image_folder_with_a_unit_and_damaged_frames(tmp_path: Path, model_file:
     assert [int(r["index"]) for r in rows] == [0, 1, 2, 4, 5]
     s = json.loads((out / "summary.json").read_text())
     assert s["counts"]["read_errors"] == 1 and s["errors"] and s["recording"]["kind"] == "images"
-    ref = FrameScorer(tiny(), device="cpu").score_frame(recording_frames()[0])
+    ref = FrameScorer(tiny_model("tiny"), device="cpu").score_frame(recording_frames()[0])
     assert float(rows[0]["spader"]) == pytest.approx(ref.scores["spader"], abs=1e-4)
     # without --unit-mm, a data set's class folder takes the unit its dataset.json gives
     ds = tmp_path / "ds"
@@ -185,6 +147,23 @@ def test_missing_default_model_and_bad_recording_are_clear_errors(tmp_path: Path
     monkeypatch.setattr(core.assets, "DEFAULT_MODEL", tmp_path / "nope.safetensors")
     assert main(["score", str(session), "--out", str(tmp_path / "o")]) == 2
     assert "default model is missing" in capsys.readouterr().err
-    model = save_model(tiny(), tmp_path / "m.safetensors")
+    model = save_model(tiny_model("tiny"), tmp_path / "m.safetensors")
     assert main(["score", str(tmp_path / "missing.txt"), "--model", str(model), "--out", str(tmp_path / "o2")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_overlays_use_the_windows_colour_blind_safe_verdict_colours() -> None:
+    from app import theme
+    from core.runtime.overlay import render_overlay
+    from core.runtime.palette import VERDICT_RGB, rgb_hex
+    from core.runtime.verdict import Verdict, VerdictState
+
+    assert theme.VERDICT_COLORS == {k: rgb_hex(v) for k, v in VERDICT_RGB.items()}
+    frame = recording_frames()[0]
+    r = FrameScorer(tiny_model("tiny"), device="cpu").score_frame(frame)
+    assert r.box is not None
+    for verdict in (Verdict.NORMAL, Verdict.ANOMALY, Verdict.NO_HAND, Verdict.PENDING):
+        img = render_overlay(r, VerdictState(verdict, 0.0, 0.0, 0.0, False))
+        x0, y0, x1, y1 = r.box
+        red, green, blue = VERDICT_RGB[verdict.value]
+        assert tuple(img[int(y1) - 1, (int(x0) + int(x1)) // 2]) == (blue, green, red)  # the box's lower edge, BGR

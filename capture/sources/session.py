@@ -13,7 +13,8 @@ from capture.sources.base import EndOfStream, FrameSource, SourceInfo
 
 
 class SessionSource(FrameSource):
-    """Frames of a session in order. Damaged frames raise CorruptFile; earlier ones read fine."""
+    """Frames of a session in order. A damaged frame raises CorruptFile once (the next read
+    goes on with the frame after it), like a bad image of an image folder."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
@@ -68,6 +69,7 @@ class SessionSource(FrameSource):
         r = self._r()
         if self._pos >= len(r):
             raise EndOfStream
-        frame = r[self._pos]
-        self._pos += 1
+        i = self._pos
+        self._pos += 1  # a damaged frame is reported once; the next read moves on
+        frame = r[i]
         return dataclasses.replace(frame, host_ts_ns=time.monotonic_ns())
