@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_app_helpers import dialogs_seen, make_window, small_session  # noqa: F401 - fixtures
+from app_support import dialogs_seen, make_window, small_session  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.timeout(60)
 

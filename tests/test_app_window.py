@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from test_app_helpers import (  # noqa: F401 - fixtures
+from app_support import (  # noqa: F401 - fixtures
     dialogs_seen,
     grab,
     image_array,
@@ -290,13 +290,7 @@ def test_a_replay_slower_to_score_than_to_read_still_draws_every_scored_frame(ma
     """The window draws the newest result at each tick; results that came as one batch were
     drawn one in four (3.6 of 14 fps with a three-regressor model), so replay scores one
     frame at a time."""
-    import time as _time
-
-    def slow(frame) -> float:
-        _time.sleep(0.05)  # slower than the session's 30 fps: the replay queue fills
-        return 0.5
-
-    win, ctrl, _ = make_window(score_fn=slow)
+    win, ctrl, _ = make_window(score_delay_s=0.05)  # slower than the session's 30 fps: the replay queue fills
     assert win.open_recording(small_session)
     qtbot.waitUntil(finished(ctrl, 65), timeout=30000)
     assert ctrl.worker.stats.scored == 65

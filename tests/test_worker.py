@@ -13,61 +13,22 @@ import torch
 from capture.frame import DepthFrame
 from capture.frame_queue import FrameQueue
 from capture.mailbox import LatestFrameMailbox
-from capture.sources.base import EndOfStream, FrameSource, SourceInfo
 from capture.thread import CaptureThread, State
-from core.runtime.bench import pose_frames
-from core.spader.checkpoint import build_model
 from core.errors import SpaderError
-from core.spader import RegressorConfig, VAEConfig
 from core.runtime.scorer import FrameScorer
 from core.runtime.results import FrameResult
 from core.runtime.verdict import VerdictSettings, VerdictState, VerdictTracker
 from core.runtime.worker import ResultMailbox, ScoringWorker, WorkerEventKind
+from support import FakeSource, pose_frames, tiny_model
 
 
 W, H = 160, 144
 BASE = pose_frames(8, width=W, height=H)
 
 
-def tiny(seed: int = 0, name: str = "tiny"):
-    torch.manual_seed(seed)
-    return build_model(
-        VAEConfig(input_size=32, widths=(8, 16), latent_dim=8),
-        RegressorConfig(input_size=32, widths=(4, 8)),
-        threshold=0.0,
-        name=name,
-    )
-
-
-class FastSource(FrameSource):
-    """Pre-made frames as fast as they are read, optionally failing on some reads."""
-
-    def __init__(self, n: int | None, fail_at: set[int] = frozenset(), delay_s: float = 0.0) -> None:
-        super().__init__()
-        self.n, self.fail_at, self.delay_s, self.i, self.reads = n, set(fail_at), delay_s, 0, 0
-
-    def _open(self) -> None:
-        self.i = 0
-
-    def _close(self) -> None:
-        pass
-
-    @property
-    def info(self) -> SourceInfo:
-        return SourceInfo(sensor="fast", fps=30.0, frame_count=self.n)
-
-    def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
-        self.reads += 1
-        if self.reads in self.fail_at:
-            raise OSError("simulated read failure")
-        if self.n is not None and self.i >= self.n:
-            raise EndOfStream
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        f = BASE[self.i % len(BASE)]
-        out = DepthFrame(f.depth, 1.0, self.i, round(self.i * 1e6 / 30))
-        self.i += 1
-        return out
+def fast_source(n: int | None, fail_at: set[int] = frozenset(), delay_s: float = 0.0) -> FakeSource:
+    """BASE's frames as fast as they are read (forever when ``n`` is None)."""
+    return FakeSource(BASE, n=n, forever=n is None, fail_at=fail_at, delay_s=delay_s, sensor="fast")
 
 
 class BrokenFeatures(torch.nn.Module):
@@ -90,7 +51,7 @@ def no_worker_threads() -> bool:
 
 @pytest.fixture
 def scorer() -> FrameScorer:
-    return FrameScorer(tiny(), device="cpu")
+    return FrameScorer(tiny_model("tiny"), device="cpu")
 
 
 # -- mailboxes --------------------------------------------------------------------------------
@@ -162,7 +123,7 @@ class SlowScorer:
 
 def test_live_mode_keeps_up_without_a_backlog(scorer: FrameScorer) -> None:
     scorer = SlowScorer(scorer)  # ~10 ms a frame: a 500 frames/s source outruns it on any machine
-    src = FastSource(n=None, delay_s=0.002)
+    src = fast_source(n=None, delay_s=0.002)
     mailbox = LatestFrameMailbox()
     cap = CaptureThread(src, mailbox)
     lags: list[int] = []
@@ -192,7 +153,7 @@ def test_live_mode_keeps_up_without_a_backlog(scorer: FrameScorer) -> None:
 def test_replay_mode_scores_every_frame_exactly_once_in_order(scorer: FrameScorer) -> None:
     n = 60
     q = FrameQueue(maxsize=4)
-    cap = CaptureThread(FastSource(n=n), q)
+    cap = CaptureThread(fast_source(n=n), q)
     seen: list[int] = []
     results = ResultMailbox()
     w = ScoringWorker(q, results, scorer, mode="replay", max_batch=8, on_result=lambda r: seen.append(r.index), threads=1)
@@ -222,7 +183,7 @@ def test_bad_frames_and_a_broken_model_become_events(scorer: FrameScorer) -> Non
     errs = [e for e in events if e.kind == WorkerEventKind.ERROR]
     assert len(errs) == 1 and errs[0].index == 1 and "frame 1" in errs[0].message
     # a model that raises: every frame fails, the worker stays alive and reports it
-    broken = tiny(name="broken")
+    broken = tiny_model("broken")
     broken.regressor.features = BrokenFeatures()
     w.set_model(broken)
     for i in range(3, 6):
@@ -231,7 +192,7 @@ def test_bad_frames_and_a_broken_model_become_events(scorer: FrameScorer) -> Non
     assert w.alive and seen == [0, 2]
     assert any("simulated model failure" in str(e) for e in events)
     # a good model again: scoring resumes
-    w.set_model(tiny(name="good"))
+    w.set_model(tiny_model("good"))
     q.put(replace(BASE[0], index=6))
     assert wait_for(lambda: seen[-1] == 6)
     assert w.stop() and no_worker_threads()
@@ -242,7 +203,7 @@ def test_bad_frames_and_a_broken_model_become_events(scorer: FrameScorer) -> Non
 
 def test_source_errors_do_not_stop_capture_or_scoring(scorer: FrameScorer) -> None:
     q = FrameQueue(maxsize=8)
-    cap = CaptureThread(FastSource(n=20, fail_at={3, 9}), q, max_consecutive_errors=5)
+    cap = CaptureThread(fast_source(n=20, fail_at={3, 9}), q, max_consecutive_errors=5)
     seen: list[int] = []
     w = ScoringWorker(q, ResultMailbox(), scorer, mode="replay", on_result=lambda r: seen.append(r.index)).start()
     cap.start()
@@ -255,12 +216,12 @@ def test_source_errors_do_not_stop_capture_or_scoring(scorer: FrameScorer) -> No
 
 def test_switching_model_at_run_time_takes_effect(scorer: FrameScorer) -> None:
     mailbox = LatestFrameMailbox()
-    cap = CaptureThread(FastSource(n=None, delay_s=0.005), mailbox)
+    cap = CaptureThread(fast_source(n=None, delay_s=0.005), mailbox)
     names: list[str] = []
     w = ScoringWorker(mailbox, ResultMailbox(), scorer, on_result=lambda r: names.append(r.model_name), threads=1).start()
     cap.start()
     assert wait_for(lambda: len(names) >= 3)
-    w.set_model(tiny(seed=3, name="second"))
+    w.set_model(tiny_model("second", seed=3))
     assert wait_for(lambda: names[-1] == "second")
     w.set_device("cpu")
     with pytest.raises(SpaderError):
@@ -296,9 +257,9 @@ def test_verdict_tracker_runs_on_every_result(scorer: FrameScorer) -> None:
 
 
 def test_stopping_the_worker_releases_a_producer_blocked_on_a_full_queue() -> None:
-    slow = FrameScorer(tiny(), device="cpu")
+    slow = FrameScorer(tiny_model("tiny"), device="cpu")
     q = FrameQueue(maxsize=2)
-    cap = CaptureThread(FastSource(n=None), q)
+    cap = CaptureThread(fast_source(n=None), q)
     w = ScoringWorker(q, ResultMailbox(), slow, mode="replay", max_batch=1)
     cap.start()  # the worker is not running: the queue fills and the producer blocks
     assert wait_for(lambda: len(q) == 2)
