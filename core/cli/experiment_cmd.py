@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -94,8 +93,7 @@ def _run_variants(args: argparse.Namespace) -> int:
 def _run_noisy_mnist(args: argparse.Namespace) -> int:
     from core.data.noisy_mnist import load_mnist_npz
     from core.errors import SpaderError
-    from core.experiments.noisy_mnist import NoisyMnistConfig, run_noisy_mnist
-    from core.experiments.report import format_table, write_table_csv
+    from core.experiments.noisy_mnist import NoisyMnistConfig, format_result, run_noisy_mnist, write_result
 
     overrides: dict = {"seed": args.seed, "device": args.device}
     if args.smooth_px is not None:
@@ -127,16 +125,7 @@ def _run_noisy_mnist(args: argparse.Namespace) -> int:
     say(f"noisy-mnist: {cfg.trials} trial(s), known digits {list(cfg.known_digits)}, {smoothing}"
         + (" (quick mode)" if args.quick else ""))
     result = run_noisy_mnist(images, labels, cfg, progress=say)
-    columns = [str(k) for k in cfg.known_digits]
-    rows = {
-        s: [result.mean_std(s, k) for k in cfg.known_digits] + [result.average(s)]
-        for s in result.aurocs
-    }
-    print(format_table("AUROC (mean ± std over trials), normal digit 0 vs all anomaly digits",
-                       "known anomaly", columns + ["average"], rows))
-    print(f"best: {result.best_scorer()}   wall time: {result.wall_s:.0f} s")
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_table_csv(args.out / "table.csv", columns + ["average"], rows)
-    (args.out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    print(f"wrote {args.out / 'table.csv'} and {args.out / 'result.json'}")
+    print(format_result(result))
+    for path in write_result(args.out, result):
+        print(f"wrote {path}")
     return 0

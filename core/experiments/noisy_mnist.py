@@ -9,13 +9,16 @@ regressors of all known digits (it never sees an anomaly, so this changes nothin
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 
 from core.data.noisy_mnist import render_noisy
+from core.experiments.report import format_table, write_table_csv
 from core.spader.evaluation import auroc_vs_normal
 from core.spader.recipe import Progress, RecipeSettings, train_networks
 from core.spader.scorers import score_dataset
@@ -188,3 +191,27 @@ def run_noisy_mnist(
     result.wall_s = time.perf_counter() - t_start
     result.timings = timings
     return result
+
+
+def _rows(result: ExperimentResult) -> tuple[list[str], dict]:
+    cfg = result.config
+    columns = [str(k) for k in cfg.known_digits] + ["average"]
+    rows = {s: [result.mean_std(s, k) for k in cfg.known_digits] + [result.average(s)] for s in result.aurocs}
+    return columns, rows
+
+
+def format_result(result: ExperimentResult) -> str:
+    """The Table I layout: AUROC mean ± std over trials per known digit, and the best scorer."""
+    columns, rows = _rows(result)
+    return (format_table("AUROC (mean ± std over trials), normal digit 0 vs all anomaly digits",
+                         "known anomaly", columns, rows)
+            + f"\nbest: {result.best_scorer()}   wall time: {result.wall_s:.0f} s")
+
+
+def write_result(out: Path, result: ExperimentResult) -> list[Path]:
+    """table.csv and result.json in ``out``; returns their paths."""
+    columns, rows = _rows(result)
+    out.mkdir(parents=True, exist_ok=True)
+    write_table_csv(out / "table.csv", columns, rows)
+    (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return [out / "table.csv", out / "result.json"]
