@@ -33,8 +33,6 @@ def model_preprocess_config(model: SpaderModel) -> Any:
     from core.preprocess import PreprocessConfig
 
     d = model.meta.get("preprocess")
-    if not isinstance(d, dict):
-        d = model.meta.get("preprocessing")  # the name the checkpoint docstring uses
     if isinstance(d, dict):
         try:
             cfg = PreprocessConfig.from_dict(d)

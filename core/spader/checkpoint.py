@@ -1,12 +1,13 @@
 """Model files: one safetensors file holding both networks, with JSON metadata in its header.
 
-Format (version 1), readable by any safetensors tool:
-- tensors ``vae.*`` and ``regressor.*`` (float32 state dicts);
-- header metadata ``format = "spader-model"``, ``format_version = "1"`` and ``meta`` =
-  a JSON object: ``vae`` and ``regressor`` configs, ``input_size``, ``preprocessing``,
-  ``class_names`` (``normal``, ``known_anomalies``), ``data`` (summary of the training
-  data), ``threshold`` (operating threshold on the SPADER score, or null), ``m_samples``,
-  ``software_version``, ``created`` (ISO 8601 UTC), and free-form ``notes``.
+Format version 1 (docs/model-format.md has every key): tensors ``vae.<state_dict key>``
+and ``regressor.<state_dict key>``; header metadata ``format = "spader-model"``,
+``format_version = "1"`` and ``meta``, a JSON object. Every save writes ``vae`` and
+``regressor`` (the architectures), ``input_size``, ``software_version`` and ``created``;
+`spader train` adds ``name``, ``threshold`` (with ``threshold_method`` and
+``threshold_validation``), ``normal_class``, ``known_classes``, ``classes``, ``preprocess``,
+``train_config``, ``train_seconds``, ``split``, ``data``, ``seed`` and ``command``.
+M (VAE samples per frame) is not stored: scoring uses ``scorers.M_SAMPLES``.
 Loading never unpickles, checks keys, shapes and values, and names the problem when the
 file is damaged or does not match.
 """
