@@ -236,3 +236,25 @@ def test_the_depth_band_is_an_option_recorded_in_the_model(tiny_dataset: Path, t
         rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                    "--out", str(tmp_path / "x.safetensors"), "--band-mm", bad, *FAST])
         assert rc == 2 and "--band-mm" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_leave_one_subject_out_tests_every_subject_once(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["experiment", "folds", "--data", str(tiny_dataset), "--normal", "pigeon", "--known-each", "bar",
+               "cross", "--out", str(tmp_path), "--reg-members", "1", *FAST])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    res = json.loads((tmp_path / "result.json").read_text())
+    assert res["test_subjects"] == [f"s{i:04d}" for i in range(6)]  # every subject is the test subject once
+    for s in SCORER_KEYS:
+        for k in ("bar", "cross"):
+            assert len(res["aurocs"][s][k]) == 6 and all(0.0 <= a <= 1.0 for a in res["aurocs"][s][k])
+        avg = res["summary"][s]["average"]
+        assert avg["mean"] == pytest.approx(np.mean([np.mean([res["aurocs"][s][k][f] for k in ("bar", "cross")])
+                                                     for f in range(6)]))
+    assert "leave-one-subject-out folds" in printed.out and "± " in printed.out
+    assert len(res["regressor_starts"]) == 6 and 0.0 <= res["first_start_share"] <= 1.0
+    for i in range(6):
+        assert f"fold {i + 1}/6: test subject s{i:04d}" in printed.err
+    # the shapes are easy: the regressor tells them apart on the unseen subjects
+    assert res["summary"]["cnn_reg"]["average"]["mean"] > 0.8

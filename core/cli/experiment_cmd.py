@@ -1,4 +1,4 @@
-"""run a paper experiment (noisy-mnist)"""
+"""run a paper experiment (noisy-mnist, folders, folds, variants)"""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--save-models", action="store_true",
                    help="also write each known choice's model (model-CLASS.safetensors, about 4 MB each, no "
                         "threshold) for `spader evaluate`, `spader score` or the app")
+    f = sub.add_parser("folds", allow_abbrev=False,
+                       help="the paper's hand-gesture protocol: leave one subject out, one regressor per known class")
+    folder_args.add_data_arguments(f)
+    folder_args.add_training_arguments(f)
+    f.add_argument("--known-each", nargs="+", required=True, metavar="CLASS",
+                   help="known-anomaly classes: one regressor each per fold; the other classes are unknown")
+    f.add_argument("--out", type=Path, default=Path("runs/folds"), help="folder for table.csv and result.json")
+    f.epilog = ("Every subject is the test subject once; the others train the VAE and the regressors (the "
+                "recipe's validation split for early stopping comes from them). --val-fraction and "
+                "--test-fraction are not used.")
     v = sub.add_parser("variants", allow_abbrev=False, help="AUROC per kind of pose within a synthetic class, from a finished "
                                         "`experiment folders` run's saved scores (no retraining)")
     v.add_argument("run", type=Path, metavar="RUN", help="the run's --out folder (result.json, scores.npz)")
@@ -54,6 +64,8 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.name == "folders":
         return _run_folders(args)
+    if args.name == "folds":
+        return _run_folds(args)
     if args.name == "variants":
         return _run_variants(args)
     return _run_noisy_mnist(args)
@@ -72,6 +84,21 @@ def _run_folders(args: argparse.Namespace) -> int:
     written = write_sweep(args.out, table, outcome, prepared, cfg, pre, ds, args.data,
                           folder_args.command_line(args), save_models=args.save_models)
     print(f"wrote {args.out}/" + ", ".join(written))
+    return 0
+
+
+def _run_folds(args: argparse.Namespace) -> int:
+    from core.cli import folder_args
+    from core.experiments.subject_folds import format_result, run_subject_folds, write_result
+
+    ds, pre = folder_args.open_data(args)
+    cfg = folder_args.train_config(args, args.known_each)
+    result = run_subject_folds(ds, cfg, pre, progress=folder_args.say)
+    print(format_result(result))
+    extra = {"experiment": "folds", "command": folder_args.command_line(args), "data": str(args.data),
+             "config": cfg.to_dict(), "preprocess": pre.to_dict()}
+    for path in write_result(args.out, result, extra):
+        print(f"wrote {path}")
     return 0
 
 

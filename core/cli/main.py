@@ -16,7 +16,7 @@ from typing import Sequence
 # name -> (module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "app": ("core.cli.app_cmd", "open the screening window (live Azure Kinect, recordings, demo)"),
-    "experiment": ("core.cli.experiment_cmd", "run a paper experiment (noisy-mnist)"),
+    "experiment": ("core.cli.experiment_cmd", "run a paper experiment (noisy-mnist, folders, folds, variants)"),
     "train": ("core.cli.train_cmd", "train a model on a class-folder depth data set"),
     "evaluate": ("core.cli.evaluate_cmd", "evaluate a model: the seven-scorer AUROC table"),
     "model": ("core.cli.model_cmd", "inspect a model file (metadata, shapes)"),
