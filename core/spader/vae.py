@@ -7,7 +7,7 @@ without checkerboard artefacts from transposed convolutions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
