@@ -68,7 +68,7 @@ class SweepTable:
 
 def run_known_sweep(
     prepared: PreparedSplits, cfg: FolderTrainConfig, progress: Progress | None = None, show_bars: bool | None = None
-) -> tuple[SweepTable, Any]:
+) -> tuple[SweepTable, SweepOutcome]:
     """One VAE, one regressor per known choice; AUROC on the test split (unseen subjects)."""
     x_tr, y_tr = prepared.x["train"], prepared.labels["train"]
     known = {k: x_tr[torch.from_numpy(y_tr == k)] for k in cfg.known}
