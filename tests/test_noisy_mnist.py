@@ -73,6 +73,7 @@ def test_cli_reports_a_missing_data_file(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # about 4 min alone on 2 cores (as at 882d760); the 300 s default is too tight beside other work
 def test_quick_experiment_learns(tmp_path: Path, capsys) -> None:
     data = shared_path("mnist10k.npz")
     rc = main(["experiment", "noisy-mnist", "--data", str(data), "--quick", "--out", str(tmp_path)])
