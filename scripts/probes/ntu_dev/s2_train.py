@@ -1,5 +1,5 @@
 """Train the project recipe on 4 people (normal G01, known given), score all 500 frames."""
-import os, sys, json, time, math, pickle
+import os, sys, json, time, math
 os.environ["OMP_NUM_THREADS"]="1"
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]; sys.path.insert(0, str(ROOT))
 import numpy as np, torch
@@ -32,10 +32,13 @@ for j,h in enumerate(nets.histories[known]):
     print(f"reg member {j}: starts {h.starts} learned {h.learned} epochs(last start) {len(h.train_loss)} best {h.best_epoch+1} ~{steps(h,n_reg,cfg.batch_size)} steps last start")
     print("  train", [round(v,3) for v in h.train_loss]); print("  val  ", [round(v,3) for v in h.val_loss])
 sc = score_dataset(nets.vae, nets.regressors, x, seed=0)[known]
-out = dict(cls=cls, subj=subj, scores=sc, test=test_subj, known=known,
-           hist={k:[h.to_dict() for h in v] for k,v in nets.histories.items()})
-pickle.dump(out, open(f"{D}/scores_{test_subj}_{known}{tag}.pkl","wb"))
-torch.save({"vae": nets.vae, "reg": nets.regressors[known]}, f"{D}/nets_{test_subj}_{known}{tag}.pt")
+# no pickles: scores as .npz (no objects), the networks as a safetensors model file
+np.savez(f"{D}/scores_{test_subj}_{known}{tag}.npz", cls=cls.astype(str), subj=subj.astype(str),
+         **{f"score.{k}": v for k, v in sc.items()})
+json.dump({"test": test_subj, "known": known, "hist": {k: [h.to_dict() for h in v] for k, v in nets.histories.items()}},
+          open(f"{D}/scores_{test_subj}_{known}{tag}.json", "w"))
+from core.spader.checkpoint import SpaderModel, save_model
+save_model(SpaderModel(nets.vae, nets.regressors[known]), f"{D}/nets_{test_subj}_{known}{tag}.safetensors")
 print("\nper class: mean VAE loss (-vae score), f(x) train people | f(x) test person")
 for c in sorted(set(cls)):
     a=(cls==c)&tr; b=(cls==c)&~tr

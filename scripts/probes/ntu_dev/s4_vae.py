@@ -44,4 +44,4 @@ for fold in folds:
         print(f"test P{fold} {run:10s}: {time.time()-t:5.1f}s epochs {len(h.train_loss)} best {h.best_epoch+1} ~{nsteps} steps, val first/min {h.val_loss[0]:.0f}/{min(h.val_loss):.0f} last train {h.train_loss[-1]:.0f} | "
               f"G01 loss tr/te {L[tr&(cls=='G01')].mean():.3f}/{L[te&(cls=='G01')].mean():.3f} anom te {L[te&(cls!='G01')].mean():.3f} | VAE AUROC te mean {np.mean(list(per.values())):.3f} min {min(per.values()):.2f} ({min(per,key=per.get)}) | loss/area AUROC mean {np.mean(list(pern.values())):.3f} | corr(L,area) te {np.corrcoef(L[te],area[te])[0,1]:.2f}", flush=True)
         print("    per class", {k: round(v,2) for k,v in per.items()}, flush=True)
-        torch.save(vae, f"{D}/vae_{fold}_{run}{os.environ.get('TAG','')}.pt"); np.save(f"{D}/L_{fold}_{run}{os.environ.get('TAG','')}.npy", L)
+        np.save(f"{D}/L_{fold}_{run}{os.environ.get('TAG','')}.npy", L)
