@@ -1,53 +1,76 @@
-"""One-slot latest-frame mailbox between the capture thread and the scorer."""
+"""One-slot "newest wins" mailboxes: between the capture thread and the scorer (frames),
+and between the scorer and the display (results, ``core.runtime.worker.ResultMailbox``)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Generic, TypeVar
 
 from capture.frame import DepthFrame
 
+T = TypeVar("T")
 
-class LatestFrameMailbox:
-    """Holds only the newest frame. ``put`` replaces an unread frame and counts it as dropped.
 
-    A slow consumer therefore always gets the freshest frame and never a backlog.
+class LatestMailbox(Generic[T]):
+    """Holds only the newest item. ``put`` replaces an unread item (counted in ``replaced``).
+
+    A slow consumer therefore always gets the freshest item and never a backlog.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._frame: DepthFrame | None = None
+        self._item: T | None = None
+        self._latest: T | None = None
         self._closed = False
         self.posted = 0
-        self.dropped = 0
+        self.replaced = 0
         self.taken = 0
 
-    def put(self, frame: DepthFrame) -> None:
+    def put(self, item: T) -> None:
         with self._cond:
-            if self._frame is not None:
-                self.dropped += 1
-            self._frame = frame
+            self._on_put(item)
+            if self._item is not None:
+                self.replaced += 1
+            self._item = self._latest = item
             self.posted += 1
             self._cond.notify_all()
 
-    def get(self, timeout: float | None = None) -> DepthFrame | None:
-        """Take the newest unread frame, waiting up to ``timeout`` s; None on timeout or close."""
+    def _on_put(self, item: T) -> None:
+        """Called under the lock before ``item`` is stored (subclasses stamp it)."""
+
+    def get(self, timeout: float | None = None) -> T | None:
+        """Take the newest unread item, waiting up to ``timeout`` s; None on timeout or close."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._frame is None and not self._closed:
+            while self._item is None and not self._closed:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
                 self._cond.wait(remaining)
-            frame, self._frame = self._frame, None
-            if frame is not None:
-                self.taken += 1
-            return frame
+            return self._take_locked()
 
-    def peek(self) -> DepthFrame | None:
-        """The unread frame, if any, without taking it."""
+    def take(self) -> T | None:
+        """The newest unread item or None, without waiting."""
         with self._cond:
-            return self._frame
+            return self._take_locked()
+
+    def _take_locked(self) -> T | None:
+        item, self._item = self._item, None
+        if item is not None:
+            self.taken += 1
+        return item
+
+    def peek(self) -> T | None:
+        """The unread item, if any, without taking it."""
+        with self._cond:
+            return self._item
+
+    @property
+    def latest(self) -> T | None:
+        """The last item put, taken or not (what a display shows)."""
+        with self._cond:
+            return self._latest
 
     def close(self) -> None:
         """Wake every waiting consumer; later ``get`` calls return at once."""
@@ -58,3 +81,11 @@ class LatestFrameMailbox:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+class LatestFrameMailbox(LatestMailbox[DepthFrame]):
+    """The newest captured frame; a replaced frame is a frame the scorer never saw."""
+
+    @property
+    def dropped(self) -> int:
+        return self.replaced

@@ -26,6 +26,7 @@ from enum import Enum
 from typing import Any, Callable, Protocol
 
 from capture.frame import DepthFrame
+from capture.mailbox import LatestMailbox
 from core.spader.checkpoint import SpaderModel
 from core.device import pick_device
 from core.runtime.scorer import FrameScorer
@@ -69,69 +70,16 @@ class WorkerEvent:
         return f"{self.kind.value}: {self.message}" if self.message else self.kind.value
 
 
-class ResultMailbox:
+class ResultMailbox(LatestMailbox[FrameResult]):
     """One slot holding the newest result. ``put`` replaces an unread result (counted in
     ``overwritten``) and stamps ``published_ns``; the GUI takes the newest at display rate."""
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._result: FrameResult | None = None
-        self._latest: FrameResult | None = None
-        self._closed = False
-        self.posted = 0
-        self.overwritten = 0
-        self.taken = 0
-
-    def put(self, result: FrameResult) -> None:
-        with self._cond:
-            result.published_ns = time.monotonic_ns()
-            if self._result is not None:
-                self.overwritten += 1
-            self._result = self._latest = result
-            self.posted += 1
-            self._cond.notify_all()
-
-    def get(self, timeout: float | None = None) -> FrameResult | None:
-        """Take the newest unread result, waiting up to ``timeout`` s; None on timeout or close."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while self._result is None and not self._closed:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
-            return self._take_locked()
-
-    def take(self) -> FrameResult | None:
-        """The newest unread result or None, without waiting."""
-        with self._cond:
-            return self._take_locked()
-
-    def _take_locked(self) -> FrameResult | None:
-        r, self._result = self._result, None
-        if r is not None:
-            self.taken += 1
-        return r
-
-    def peek(self) -> FrameResult | None:
-        """The unread result, if any, without taking it."""
-        with self._cond:
-            return self._result
+    def _on_put(self, result: FrameResult) -> None:
+        result.published_ns = time.monotonic_ns()
 
     @property
-    def latest(self) -> FrameResult | None:
-        """The last result published, read or not (what a display shows)."""
-        with self._cond:
-            return self._latest
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
+    def overwritten(self) -> int:
+        return self.replaced
 
 
 @dataclass
