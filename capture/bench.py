@@ -13,7 +13,7 @@ from capture.recorder import Recorder
 from capture.session.format import SessionMeta
 from capture.session.reader import SessionReader
 from capture.session.writer import SessionWriter
-from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+from capture.sources.memory import MemorySource
 from capture.sources.synthetic import SyntheticSource
 from capture.thread import CaptureThread, State
 
@@ -37,31 +37,6 @@ class BenchResult:
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
-
-
-class _MemorySource(FrameSource):
-    """Pre-made frames, returned instantly: isolates the thread's own cost."""
-
-    def __init__(self, frames: list[DepthFrame], count: int) -> None:
-        super().__init__()
-        self.frames, self.count, self.i = frames, count, 0
-
-    def _open(self) -> None:
-        self.i = 0
-
-    def _close(self) -> None:
-        pass
-
-    @property
-    def info(self) -> SourceInfo:
-        return SourceInfo(sensor="memory", frame_count=self.count)
-
-    def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
-        if self.i >= self.count:
-            raise EndOfStream
-        f = self.frames[self.i % len(self.frames)]
-        self.i += 1
-        return f
 
 
 class _NullWriter:
@@ -109,7 +84,7 @@ def bench_write_read(folder: Path, n_frames: int, distinct: list[DepthFrame]) ->
 
 
 def bench_thread(n_frames: int, distinct: list[DepthFrame]) -> dict[str, float]:
-    src = _MemorySource(distinct, n_frames)
+    src = MemorySource(distinct, n_frames)
     with src:  # the source's own cost, measured alone
         t0 = time.perf_counter()
         for _ in range(n_frames):

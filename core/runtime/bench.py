@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from capture.frame import DepthFrame
-from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+from capture.sources.memory import MemorySource
 from core.spader.checkpoint import SpaderModel, build_model
 from core.spader import RegressorConfig, VAEConfig
 from core.runtime.scorer import FrameScorer
@@ -80,33 +80,6 @@ def _time_ms(fn: Callable[[], Any], iters: int, device: torch.device, warmup: in
         _sync(device)
         out.append((time.perf_counter() - t0) * 1e3)
     return out
-
-
-class _LoopSource(FrameSource):
-    """Pre-made frames replayed with fresh indices and device times (no decoding cost)."""
-
-    def __init__(self, frames: list[DepthFrame], n_frames: int, fps: float) -> None:
-        super().__init__()
-        self.frames, self.n_frames, self.fps, self.i = frames, n_frames, fps, 0
-
-    def _open(self) -> None:
-        self.i = 0
-
-    def _close(self) -> None:
-        pass
-
-    @property
-    def info(self) -> SourceInfo:
-        f = self.frames[0]
-        return SourceInfo(sensor="bench", fps=self.fps, width=f.width, height=f.height, frame_count=self.n_frames)
-
-    def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
-        if self.i >= self.n_frames:
-            raise EndOfStream
-        f = self.frames[self.i % len(self.frames)]
-        out = DepthFrame(f.depth, f.unit_mm, self.i, round(self.i * 1e6 / self.fps), time.monotonic_ns(), f.intrinsics)
-        self.i += 1
-        return out
 
 
 def demo_frames(n: int = 30) -> tuple[list[DepthFrame], str]:
@@ -174,7 +147,7 @@ def bench_replay(
     from core.runtime.worker import ResultMailbox, ScoringWorker
 
     n_frames = max(1, int(round(seconds * fps)))
-    src = Paced(_LoopSource(frames, n_frames, fps), speed=1.0)
+    src = Paced(MemorySource(frames, n_frames, fps), speed=1.0)
     mailbox = LatestFrameMailbox()
     results = ResultMailbox()
     got: list[tuple[int, int, int, bool]] = []  # index, captured, published, has_hand
