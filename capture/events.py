@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import time
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TypeVar
+
+E = TypeVar("E")
 
 
 class EventKind(str, Enum):
@@ -28,3 +32,13 @@ class CaptureEvent:
 
     def __str__(self) -> str:
         return f"{self.kind.value}: {self.message}" if self.message else self.kind.value
+
+
+def drain(events: "queue.Queue[E]") -> list[E]:
+    """Every event waiting in ``events``, oldest first, without blocking."""
+    out: list[E] = []
+    while True:
+        try:
+            out.append(events.get_nowait())
+        except queue.Empty:
+            return out

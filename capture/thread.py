@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Callable
 
 from capture.errors import CaptureError
-from capture.events import CaptureEvent, EventKind
+from capture.events import CaptureEvent, EventKind, drain
 from capture.frame import DepthFrame
 from capture.mailbox import LatestFrameMailbox
 from capture.read_errors import MAX_CONSECUTIVE_READ_ERRORS, ReadFailures, error_message
@@ -111,12 +111,7 @@ class CaptureThread:
                 pass
 
     def drain_events(self) -> list[CaptureEvent]:
-        out = []
-        while True:
-            try:
-                out.append(self.events.get_nowait())
-            except queue.Empty:
-                return out
+        return drain(self.events)
 
     # -- the thread ----------------------------------------------------------------------
     def _emit(self, kind: EventKind, message: str = "") -> None:

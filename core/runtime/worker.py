@@ -26,6 +26,7 @@ from enum import Enum
 from typing import Any, Callable, Protocol
 
 from capture.frame import DepthFrame
+from capture.events import drain
 from capture.mailbox import LatestMailbox
 from core.spader.checkpoint import SpaderModel
 from core.device import pick_device
@@ -251,12 +252,7 @@ class ScoringWorker:
         return self.idle
 
     def drain_events(self) -> list[WorkerEvent]:
-        out = []
-        while True:
-            try:
-                out.append(self.events.get_nowait())
-            except queue.Empty:
-                return out
+        return drain(self.events)
 
     # -- the thread ----------------------------------------------------------------------
     def _emit(self, kind: WorkerEventKind, message: str = "", index: int | None = None) -> None:
