@@ -43,13 +43,18 @@ class PreparedSplits:
         } | {"dropped_no_hand": self.dropped_no_hand, "split_warning": self.warning}
 
 
+def check_classes(ds: FolderDataset, classes: tuple[str, ...]) -> None:
+    """Raise DataError naming the classes ``ds`` has no folder for."""
+    missing = [c for c in classes if c not in ds.classes]
+    if missing:
+        raise DataError(f"{ds.root}: no class folder named {missing} (classes: {', '.join(ds.classes)})")
+
+
 def prepare_splits(
     ds: FolderDataset, cfg: FolderTrainConfig, pre: PreprocessConfig, progress: Progress | None = None
 ) -> PreparedSplits:
     say = progress or (lambda _m: None)
-    missing = [c for c in (cfg.normal, *cfg.known) if c not in ds.classes]
-    if missing:
-        raise DataError(f"{ds.root}: no class folder named {missing} (classes: {', '.join(ds.classes)})")
+    check_classes(ds, (cfg.normal, *cfg.known))
     splits, warning = split_items(ds, cfg)
     out = PreparedSplits(warning=warning, smooth_px=pre.smooth_px)
     if out.warning:

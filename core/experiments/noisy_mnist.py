@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from core.data.noisy_mnist import render_noisy
-from core.experiments.report import format_table, write_table_csv
+from core.experiments.report import RepeatedAurocs, format_table, write_table_csv
 from core.spader.evaluation import auroc_vs_normal
 from core.spader.recipe import Progress, RecipeSettings, train_networks
 from core.spader.scorers import score_dataset
@@ -83,21 +83,15 @@ class NoisyMnistConfig:
 
 
 @dataclass
-class ExperimentResult:
+class ExperimentResult(RepeatedAurocs):
     config: NoisyMnistConfig
     # aurocs[scorer][known digit] = one AUROC per trial
     aurocs: dict[str, dict[int, list[float]]] = field(default_factory=dict)
     wall_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
-    def mean_std(self, scorer: str, known: int) -> tuple[float, float]:
-        v = np.asarray(self.aurocs[scorer][known], np.float64)
-        return float(v.mean()), float(v.std())
-
-    def average(self, scorer: str) -> tuple[float, float]:
-        """Mean over known digits; std over trials of the per-trial averages."""
-        per_trial = np.mean([self.aurocs[scorer][k] for k in self.config.known_digits], axis=0)
-        return float(per_trial.mean()), float(per_trial.std())
+    def known_keys(self) -> list[int]:
+        return list(self.config.known_digits)
 
     def best_scorer(self) -> str:
         return max(SCORER_KEYS, key=lambda s: self.average(s)[0])
@@ -108,13 +102,7 @@ class ExperimentResult:
             "metric": "AUROC, normal vs all anomaly digits; higher score = more normal",
             "config": self.config.to_dict(),
             "aurocs": {s: {str(k): v for k, v in d.items()} for s, d in self.aurocs.items()},
-            "summary": {
-                s: {
-                    **{str(k): dict(zip(("mean", "std"), self.mean_std(s, k))) for k in self.config.known_digits},
-                    "average": dict(zip(("mean", "std"), self.average(s))),
-                }
-                for s in SCORER_KEYS
-            },
+            "summary": self.summary(),
             "best": self.best_scorer(),
             "wall_s": self.wall_s,
             "timings_s": self.timings,
@@ -193,16 +181,9 @@ def run_noisy_mnist(
     return result
 
 
-def _rows(result: ExperimentResult) -> tuple[list[str], dict]:
-    cfg = result.config
-    columns = [str(k) for k in cfg.known_digits] + ["average"]
-    rows = {s: [result.mean_std(s, k) for k in cfg.known_digits] + [result.average(s)] for s in result.aurocs}
-    return columns, rows
-
-
 def format_result(result: ExperimentResult) -> str:
     """The Table I layout: AUROC mean ± std over trials per known digit, and the best scorer."""
-    columns, rows = _rows(result)
+    columns, rows = result.table()
     return (format_table("AUROC (mean ± std over trials), normal digit 0 vs all anomaly digits",
                          "known anomaly", columns, rows)
             + f"\nbest: {result.best_scorer()}   wall time: {result.wall_s:.0f} s")
@@ -210,7 +191,7 @@ def format_result(result: ExperimentResult) -> str:
 
 def write_result(out: Path, result: ExperimentResult) -> list[Path]:
     """table.csv and result.json in ``out``; returns their paths."""
-    columns, rows = _rows(result)
+    columns, rows = result.table()
     out.mkdir(parents=True, exist_ok=True)
     write_table_csv(out / "table.csv", columns, rows)
     (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")

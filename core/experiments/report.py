@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
-from core.spader.scorers import SCORER_LABELS
+import numpy as np
+
+from core.spader.scorers import SCORER_KEYS, SCORER_LABELS
 
 Cell = tuple[float, float] | float | None  # (mean, std), a single value, or missing
 
@@ -56,3 +59,35 @@ def write_table_csv(path: Path, columns: list[str], rows: dict[str, list[Cell]])
                 else:
                     out += [f"{cell:.6f}", ""]
             w.writerow(out)
+
+
+class RepeatedAurocs:
+    """AUROC per scorer and known choice, one value per repeat (a trial or a fold).
+
+    Mixed into an experiment's result, which holds ``aurocs[scorer][known] -> [AUROC, ...]``
+    and names its known choices in ``known_keys()``."""
+
+    aurocs: dict[str, dict[Any, list[float]]]
+
+    def known_keys(self) -> list[Any]:
+        raise NotImplementedError
+
+    def mean_std(self, scorer: str, known: Any) -> tuple[float, float]:
+        v = np.asarray(self.aurocs[scorer][known], np.float64)
+        return float(v.mean()), float(v.std())
+
+    def average(self, scorer: str) -> tuple[float, float]:
+        """Mean over the known choices within each repeat, then mean ± std over repeats."""
+        per_repeat = np.mean([self.aurocs[scorer][k] for k in self.known_keys()], axis=0)
+        return float(per_repeat.mean()), float(per_repeat.std())
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        return {s: {**{str(k): dict(zip(("mean", "std"), self.mean_std(s, k))) for k in self.known_keys()},
+                    "average": dict(zip(("mean", "std"), self.average(s)))} for s in SCORER_KEYS}
+
+    def table(self) -> tuple[list[str], dict[str, list[Cell]]]:
+        """Columns (each known choice, then the average) and one row of (mean, std) per scorer."""
+        cols = [str(k) for k in self.known_keys()] + ["average"]
+        rows: dict[str, list[Cell]] = {
+            s: [self.mean_std(s, k) for k in self.known_keys()] + [self.average(s)] for s in SCORER_KEYS}
+        return cols, rows

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from core.data.folders import FolderDataset, load_preprocessed
+from core.data.splits import check_classes
 from core.errors import DataError
-from core.experiments.report import format_table, write_table_csv
+from core.experiments.report import RepeatedAurocs, format_table, write_table_csv
 from core.preprocess import PreprocessConfig
 from core.spader.evaluation import auroc_vs_normal
 from core.spader.recipe import FolderTrainConfig, Progress, recipe_settings, train_networks
@@ -27,7 +28,7 @@ from core.spader.scorers import SCORER_KEYS, score_dataset
 
 
 @dataclass
-class FoldsResult:
+class FoldsResult(RepeatedAurocs):
     """aurocs[scorer][known] = one AUROC per fold (the fold's test subject in ``subjects``)."""
 
     normal: str
@@ -40,14 +41,8 @@ class FoldsResult:
     timings: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
 
-    def mean_std(self, scorer: str, known: str) -> tuple[float, float]:
-        v = np.asarray(self.aurocs[scorer][known])
-        return float(v.mean()), float(v.std())
-
-    def average(self, scorer: str) -> tuple[float, float]:
-        """Mean over known choices per fold, then mean ± std over folds."""
-        per_fold = np.mean([self.aurocs[scorer][k] for k in self.known_choices], axis=0)
-        return float(per_fold.mean()), float(per_fold.std())
+    def known_keys(self) -> list[str]:
+        return list(self.known_choices)
 
     def first_start_share(self) -> float:
         """Share of regressor members that learned on their first start."""
@@ -58,8 +53,7 @@ class FoldsResult:
         return {
             "normal": self.normal, "known_choices": self.known_choices, "test_subjects": self.subjects,
             "aurocs": self.aurocs,
-            "summary": {s: {**{k: dict(zip(("mean", "std"), self.mean_std(s, k))) for k in self.known_choices},
-                            "average": dict(zip(("mean", "std"), self.average(s)))} for s in SCORER_KEYS},
+            "summary": self.summary(),
             "regressor_starts": self.starts, "regressor_learned": self.learned,
             "first_start_share": self.first_start_share(), "timings_s": self.timings, "wall_s": self.wall_s,
         }
@@ -71,9 +65,7 @@ def run_subject_folds(
 ) -> FoldsResult:
     """Leave-one-subject-out over every subject of ``ds``; ``cfg.known`` are the known choices."""
     say = progress or (lambda _m: None)
-    missing = [c for c in (cfg.normal, *cfg.known) if c not in ds.classes]
-    if missing:
-        raise DataError(f"{ds.root}: no class folder named {missing} (classes: {', '.join(ds.classes)})")
+    check_classes(ds, (cfg.normal, *cfg.known))
     items = list(ds.items)  # every class: the ones neither normal nor known are unknown anomalies
     subjects = sorted({it.subject for it in items})
     if len(subjects) < 2:
@@ -117,15 +109,9 @@ def run_subject_folds(
     return result
 
 
-def _rows(result: FoldsResult) -> tuple[list[str], dict]:
-    cols = list(result.known_choices) + ["average"]
-    rows = {s: [result.mean_std(s, k) for k in result.known_choices] + [result.average(s)] for s in SCORER_KEYS}
-    return cols, rows
-
-
 def format_result(result: FoldsResult) -> str:
     """The Table II layout: AUROC mean ± std over the folds per known gesture."""
-    cols, rows = _rows(result)
+    cols, rows = result.table()
     return (format_table(f"AUROC (mean ± std over {len(result.subjects)} leave-one-subject-out folds), normal "
                          f"'{result.normal}' vs all anomaly classes", "known anomaly", cols, rows)
             + f"\nregressor members that learned on their first start: {result.first_start_share():.0%}"
@@ -133,7 +119,7 @@ def format_result(result: FoldsResult) -> str:
 
 
 def write_result(out: Path, result: FoldsResult, extra: dict[str, Any]) -> list[Path]:
-    cols, rows = _rows(result)
+    cols, rows = result.table()
     out.mkdir(parents=True, exist_ok=True)
     write_table_csv(out / "table.csv", cols, rows)
     (out / "result.json").write_text(json.dumps({**extra, **result.to_dict()}, indent=2) + "\n")

@@ -33,8 +33,8 @@ def evaluate_model(
     """The AUROC table of ``model`` on model inputs ``x`` (frame i = x[i]), and the rates at
     its threshold. Scored through ``score_dataset``: the scores the app shows."""
     scores = score_dataset(model.vae, {"model": model.regressor}, x, seed=seed, batch=batch)["model"]
-    classes = sorted(set(labels.tolist()) - {normal})
-    summary: dict[str, Any] = {"auroc": auroc_table(scores, labels, normal), "classes": classes,
+    table = auroc_table(scores, labels, normal)
+    summary: dict[str, Any] = {"auroc": table, "classes": [c for c in table["spader"] if c != "all"],
                                "frames": int(len(labels))}
     thr = model.threshold
     if thr is not None:
