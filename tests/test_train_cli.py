@@ -47,8 +47,8 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return root
 
 
-FAST = ["--size", "32", "--vae-epochs", "2", "--reg-epochs", "3", "--workers", "1",
-        "--val-fraction", "0.2", "--test-fraction", "0.34"]
+FAST = ["--size", "32", "--vae-epochs", "2", "--reg-epochs", "3", "--vae-steps", "0", "--reg-steps", "0",
+        "--workers", "1", "--val-fraction", "0.2", "--test-fraction", "0.34"]
 
 
 def test_train_writes_a_model_with_threshold_and_split(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
@@ -200,7 +200,7 @@ def test_the_cli_and_the_api_train_the_same_model(tiny_dataset: Path, tmp_path: 
     assert rc == 0, capsys.readouterr().err
     cli = load_model(out)
     cfg = FolderTrainConfig(normal="pigeon", known=("bar",), vae_epochs=2, reg_epochs=3, workers=1,
-                            val_fraction=0.2, test_fraction=0.34, reg_members=2)
+                            val_fraction=0.2, test_fraction=0.34, reg_members=2, vae_min_steps=0, reg_min_steps=0)
     api = train_folder_model(tiny_dataset, cfg, dataclasses.replace(TRAINING_PREPROCESS, size=32)).model
     for part in ("vae", "regressor"):
         a, b = getattr(cli, part).state_dict(), getattr(api, part).state_dict()
@@ -218,10 +218,10 @@ def test_the_depth_band_is_an_option_recorded_in_the_model(tiny_dataset: Path, t
 
     out = tmp_path / "band.safetensors"
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
-               "--band-mm", "40", "--reg-members", "1", *FAST])
+               "--band-mm", "40", "--crop-mm", "300", "--seed-band-mm", "80", "--reg-members", "1", *FAST])
     assert rc == 0, capsys.readouterr().err
     pre = model_preprocess_config(load_model(out))  # what scoring, evaluate and the app will use
-    assert pre.band_mm == 40
+    assert (pre.band_mm, pre.crop_mm, pre.seed_band_mm) == (40, 300, 80)
     frame = np.full((96, 96), 2000, np.uint16)
     frame[30:60, 30:60] = 1000
     frame[40:50, 40:50] = 1020  # a dent 20 mm deep in the 'hand'
@@ -258,3 +258,31 @@ def test_leave_one_subject_out_tests_every_subject_once(tiny_dataset: Path, tmp_
         assert f"fold {i + 1}/6: test subject s{i:04d}" in printed.err
     # the shapes are easy: the regressor tells them apart on the unseen subjects
     assert res["summary"]["cnn_reg"]["average"]["mean"] > 0.8
+
+
+def test_the_folds_can_be_limited_to_some_test_subjects(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["experiment", "folds", "--data", str(tiny_dataset), "--normal", "pigeon", "--known-each", "bar",
+               "--out", str(tmp_path), "--reg-members", "1", "--test-subjects", "s0002", *FAST])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    res = json.loads((tmp_path / "result.json").read_text())
+    assert res["test_subjects"] == ["s0002"] and len(res["aurocs"]["spader"]["bar"]) == 1
+    assert "of 6 subjects" in printed.err and "fold 1/1: test subject s0002" in printed.err
+    rc = main(["experiment", "folds", "--data", str(tiny_dataset), "--normal", "pigeon", "--known-each", "bar",
+               "--out", str(tmp_path / "x"), "--test-subjects", "nobody", *FAST])
+    err = capsys.readouterr().err
+    assert rc != 0 and "no subject nobody" in err and "Traceback" not in err
+
+
+def test_the_training_budget_and_augmentation_are_options_recorded_in_the_model(
+        tiny_dataset: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "steps.safetensors"
+    rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out),
+               "--reg-members", "1", *FAST, "--vae-steps", "30", "--reg-steps", "20", "--no-augment"])
+    assert rc == 0, capsys.readouterr().err
+    recorded = load_model(out).meta["train_config"]
+    assert (recorded["vae_min_steps"], recorded["reg_min_steps"], recorded["augment"]) == (30, 20, False)
+    for bad in ("--vae-steps", "--reg-steps"):
+        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+                   "--out", str(tmp_path / "x.safetensors"), *FAST, bad, "-1"])
+        assert rc == 2 and bad in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 
 from core.spader import VAE, Regressor, RegressorConfig, VAEConfig
@@ -61,7 +62,8 @@ def test_early_stopping_and_best_weights() -> None:
     reg = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
     # random labels: validation cannot improve for long
     x = torch.rand(64, 1, 24, 24)
-    hist = train_regressor(reg, x[:32], x[32:], replace(CFG, epochs=50, patience=2, lr=1e-2))
+    # no plateau guard (random labels never leave it): patience alone decides
+    hist = train_regressor(reg, x[:32], x[32:], replace(CFG, epochs=50, patience=2, lr=1e-2, plateau_loss=float("inf")))
     assert hist.stopped_early and len(hist.val_loss) < 50
     assert hist.val_loss[hist.best_epoch] == min(hist.val_loss)
 
@@ -72,15 +74,15 @@ def test_resume_continues_where_it_stopped(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     straight = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
-    h_straight = train_regressor(straight, normal, anom, replace(CFG, epochs=4, patience=99))
+    h_straight = train_regressor(straight, normal, anom, replace(CFG, epochs=4, patience=99, plateau_loss=float("inf")))
 
     torch.manual_seed(0)
     first = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
-    train_regressor(first, normal, anom, replace(CFG, epochs=2, patience=99), state_path=state)
+    train_regressor(first, normal, anom, replace(CFG, epochs=2, patience=99, plateau_loss=float("inf")), state_path=state)
     assert state.exists()
     torch.manual_seed(99)
     resumed = Regressor(RegressorConfig(input_size=24, widths=(4, 8)))
-    h_resumed = train_regressor(resumed, normal, anom, replace(CFG, epochs=4, patience=99), state_path=state)
+    h_resumed = train_regressor(resumed, normal, anom, replace(CFG, epochs=4, patience=99, plateau_loss=float("inf")), state_path=state)
     assert h_resumed.resumed_from_epoch == 2
     assert len(h_resumed.val_loss) == 4
     for a, b in zip(h_straight.val_loss, h_resumed.val_loss):
@@ -123,3 +125,43 @@ def test_a_regressor_that_never_learned_is_started_again() -> None:
     assert hist.starts == 2 and min(hist.val_loss) < 0.45 and hist.learned
     with torch.no_grad():
         assert reg(_blobs(16, True, 5)).mean() > reg(_blobs(16, False, 6)).mean() + 0.5
+
+
+def test_a_small_data_set_trains_for_the_step_budget_and_a_large_one_for_its_epochs() -> None:
+    """Budgets in optimiser steps: 20 frames at batch 16 are 2 steps a pass, so 2 epochs
+    would be 4 steps; ``min_steps`` makes it 60, validated in rounds of at least 10 steps."""
+    torch.manual_seed(0)
+    small = replace(CFG, epochs=2, patience=99, min_steps=60, round_steps=10)
+    hist = train_vae(VAE(VAEConfig(input_size=24, widths=(8, 16), latent_dim=4)), _blobs(20, True, 0), small)
+    assert hist.steps == 60 and len(hist.val_loss) == 6  # 6 rounds of 5 passes of 2 steps
+    # 200 frames: a pass is 12 steps, more than a round, so the epochs rule as they always did
+    hist = train_vae(VAE(VAEConfig(input_size=24, widths=(8, 16), latent_dim=4)), _blobs(200, True, 0),
+                     replace(small, epochs=6, min_steps=0))
+    assert len(hist.val_loss) == 6 and hist.steps == 6 * 12
+
+
+def test_the_regressor_validates_on_every_group() -> None:
+    """A random 10 % of 40 normal + 4 known + 40 pseudo once held no known frame at all."""
+    from core.spader.fitting import _split
+
+    strata = torch.tensor([0] * 40 + [1] * 4 + [2] * 40)
+    for seed in range(20):
+        val, train = _split(len(strata), 0.1, torch.Generator().manual_seed(seed), strata)
+        assert sorted(strata[val].tolist()) == [0] * 4 + [1] + [2] * 4  # each group its share, at least one
+        assert len(set(val.tolist()) | set(train.tolist())) == len(strata) == len(val) + len(train)
+
+
+def test_the_learned_check_reads_the_real_classes_and_the_weights_follow_the_whole_objective() -> None:
+    """f(x) = 1 on normal, 0 on known, 1 on pseudo: the real task is solved (task loss 0),
+    the objective is not (pseudo weighs 80 % of the anomalous side: 0.4)."""
+    from core.spader.fitting import _regressor_val_losses
+
+    x = torch.cat([torch.ones(4, 1, 2, 2), torch.zeros(4, 1, 2, 2), torch.ones(4, 1, 2, 2)])
+    group = torch.tensor([0] * 4 + [1] * 4 + [2] * 4)
+    oracle = lambda xb: xb.mean(dim=(1, 2, 3))  # noqa: E731
+    model = torch.nn.Module()
+    model.forward = oracle
+    selection, task = _regressor_val_losses(0.8)(model, (x, None, None, group), 5, "cpu")
+    assert task == pytest.approx(0.0) and selection == pytest.approx(0.4)
+    selection, task = _regressor_val_losses(0.0)(model, (x[:8], None, None, group[:8]), 5, "cpu")
+    assert selection == task == pytest.approx(0.0)

@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     f.add_argument("--known-each", nargs="+", required=True, metavar="CLASS",
                    help="known-anomaly classes: one regressor each per fold; the other classes are unknown")
     f.add_argument("--out", type=Path, default=Path("runs/folds"), help="folder for table.csv and result.json")
+    f.add_argument("--test-subjects", nargs="+", metavar="SUBJECT",
+                   help="run only the folds that test these subjects (default: every subject once)")
     f.epilog = ("Every subject is the test subject once; the others train the VAE and the regressors (the "
                 "recipe's validation split for early stopping comes from them). --val-fraction and "
                 "--test-fraction are not used.")
@@ -93,7 +95,7 @@ def _run_folds(args: argparse.Namespace) -> int:
 
     ds, pre = folder_args.open_data(args)
     cfg = folder_args.train_config(args, args.known_each)
-    result = run_subject_folds(ds, cfg, pre, progress=folder_args.say)
+    result = run_subject_folds(ds, cfg, pre, progress=folder_args.say, test_subjects=args.test_subjects)
     print(format_result(result))
     extra = {"experiment": "folds", "command": folder_args.command_line(args), "data": str(args.data),
              "config": cfg.to_dict(), "preprocess": pre.to_dict()}

@@ -31,6 +31,8 @@ OPTION_OF_FIELD: dict[str, str] = {
     "val_fraction": "--val-fraction", "test_fraction": "--test-fraction", "vae_epochs": "--vae-epochs",
     "reg_epochs": "--reg-epochs", "batch_size": "--batch-size", "smooth_px": "--smooth-px",
     "band_mm": "--band-mm", "workers": "--workers", "seed": "--seed", "size": "--size", "lr": "--lr",
+    "crop_mm": "--crop-mm", "seed_band_mm": "--seed-band-mm", "vae_min_steps": "--vae-steps",
+    "reg_min_steps": "--reg-steps",
 }
 
 
@@ -59,6 +61,14 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=_default("seed"), help="seed for the split, initialisation and sampling")
     p.add_argument("--vae-epochs", type=int, default=_default("vae_epochs"))
     p.add_argument("--reg-epochs", type=int, default=_default("reg_epochs"))
+    p.add_argument("--vae-steps", type=int, default=_default("vae_min_steps"), metavar="N",
+                   help="the VAE trains for at least N optimiser steps whatever --vae-epochs says, so that a "
+                        f"small data set gets as many updates as a large one (default {_default('vae_min_steps')})")
+    p.add_argument("--reg-steps", type=int, default=_default("reg_min_steps"), metavar="N",
+                   help=f"the same for each regressor (default {_default('reg_min_steps')})")
+    p.add_argument("--no-augment", action="store_true",
+                   help="train on the frames as they are (default: each training batch is randomly turned by up "
+                        "to 20 degrees, scaled by up to 10 %%, shifted by up to 8 %% and offset in depth)")
     p.add_argument("--batch-size", type=int, default=_default("batch_size"),
                    help=f"training batch (default {_default('batch_size')})")
     p.add_argument("--lr", type=float, default=_default("lr"))
@@ -86,6 +96,12 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                    help="depth range behind the hands that the model input spans, 1 at the hands to 0 at "
                         f"this many mm behind (default {TRAINING_PREPROCESS.band_mm:g}); a narrower band gives the "
                         "relief of the hands more contrast; stored in the model")
+    p.add_argument("--crop-mm", type=float, default=TRAINING_PREPROCESS.crop_mm, metavar="MM",
+                   help="physical side of the crop around the hands at their depth (default "
+                        f"{TRAINING_PREPROCESS.crop_mm:g}, room for two hands; one hand: about 220); stored in the model")
+    p.add_argument("--seed-band-mm", type=float, default=TRAINING_PREPROCESS.seed_band_mm, metavar="MM",
+                   help="the hand region is what lies within this depth of the nearest surface (default "
+                        f"{TRAINING_PREPROCESS.seed_band_mm:g}; smaller keeps the forearm out); stored in the model")
 
 
 def open_data(args: argparse.Namespace) -> tuple[FolderDataset, PreprocessConfig]:
@@ -105,7 +121,9 @@ def preprocess_config(args: argparse.Namespace) -> PreprocessConfig:
         return dataclasses.replace(
             TRAINING_PREPROCESS, size=args.size, hand_search=not args.no_hand_search,
             smooth_px=getattr(args, "smooth_px", TRAINING_PREPROCESS.smooth_px),
-            band_mm=getattr(args, "band_mm", TRAINING_PREPROCESS.band_mm))
+            band_mm=getattr(args, "band_mm", TRAINING_PREPROCESS.band_mm),
+            crop_mm=getattr(args, "crop_mm", TRAINING_PREPROCESS.crop_mm),
+            seed_band_mm=getattr(args, "seed_band_mm", TRAINING_PREPROCESS.seed_band_mm))
     except ValueError as exc:
         raise _option_error(exc) from None
 
@@ -119,7 +137,8 @@ def train_config(args: argparse.Namespace, known: list[str]) -> FolderTrainConfi
             batch_size=args.batch_size, lr=args.lr, device=args.device, workers=args.workers,
             max_per_class=args.max_per_class, vae_convs_per_level=args.vae_convs,
             pseudo_share=args.pseudo_anomalies, reg_members=args.reg_members,
-            reg_normal_frames=args.reg_normal_frames,
+            reg_normal_frames=args.reg_normal_frames, vae_min_steps=args.vae_steps,
+            reg_min_steps=args.reg_steps, augment=not args.no_augment,
         )
     except ValueError as exc:
         raise _option_error(exc) from None

@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -61,17 +61,24 @@ class FoldsResult(RepeatedAurocs):
 
 def run_subject_folds(
     ds: FolderDataset, cfg: FolderTrainConfig, pre: PreprocessConfig, progress: Progress | None = None,
-    show_bars: bool | None = None,
+    show_bars: bool | None = None, test_subjects: Sequence[str] | None = None,
 ) -> FoldsResult:
-    """Leave-one-subject-out over every subject of ``ds``; ``cfg.known`` are the known choices."""
+    """Leave-one-subject-out over every subject of ``ds`` (or only the folds that test
+    ``test_subjects``); ``cfg.known`` are the known choices."""
     say = progress or (lambda _m: None)
     check_classes(ds, (cfg.normal, *cfg.known))
     items = list(ds.items)  # every class: the ones neither normal nor known are unknown anomalies
     subjects = sorted({it.subject for it in items})
     if len(subjects) < 2:
         raise DataError(f"{ds.root}: leave-one-subject-out needs at least two subjects, found {len(subjects)}")
+    n_subjects = len(subjects)
+    if test_subjects:
+        unknown = sorted(set(test_subjects) - set(subjects))
+        if unknown:
+            raise DataError(f"{ds.root}: no subject {', '.join(unknown)} (the subjects are {', '.join(subjects)})")
+        subjects = [s for s in subjects if s in set(test_subjects)]
     t_start = time.perf_counter()
-    say(f"preprocessing {len(items)} files of {len(subjects)} subjects")
+    say(f"preprocessing {len(items)} files of {n_subjects} subjects")
     x_all, pres = load_preprocessed(ds, items, pre, workers=cfg.workers)
     keep = np.array([p.has_hand for p in pres], bool)
     if not keep.all():

@@ -7,6 +7,11 @@
 3. For each choice of known anomaly, K regressors (members) learn normal = 1 vs known +
    pseudo = 0 with their own seeds and pseudo-anomalies, and are packed into one network
    whose f(x) and Grad-CAM are the members' means (``Regressor.from_members``).
+   Both networks train on augmented batches (``augment``: small turns, zooms, shifts and
+   depth offsets) for at least a budget of optimiser steps (``vae_min_steps``,
+   ``reg_min_steps``), and the regressor has a BatchNorm after every convolution: without
+   these, on real frames of a few people, the VAE learned the training people's forearms
+   and the regressors stayed at a constant output (docs/results.md, "Real Kinect frames").
 4. ``train_model``: one regressor for all known classes together; the operating threshold
    is Youden's J on the SPADER score of the validation subjects, scored through the one
    scoring function (``scorers.score_dataset``).
@@ -31,7 +36,8 @@ from core.errors import DataError
 from core.preprocess import PreprocessConfig
 from core.spader.checkpoint import SpaderModel
 from core.spader.fitting import TrainConfig, TrainHistory, train_regressor, train_vae
-from core.spader.regressor import Regressor, RegressorConfig
+from core.spader.augment import Augmentation
+from core.spader.regressor import NORMS, Regressor, RegressorConfig
 from core.spader.scorers import score_dataset
 from core.spader.thresholds import youden_threshold
 from core.spader.vae import VAE, VAEConfig
@@ -61,7 +67,15 @@ class FolderTrainConfig:
     test_fraction: float = 0.25
     vae_epochs: int = 40
     reg_epochs: int = 30
+    # budgets in optimiser steps for small data sets (40 frames at batch 16 are 3 steps a
+    # pass): training runs for the epochs or these many steps, whichever is more, and a
+    # round of validation and patience spans at least ``round_steps`` steps
+    vae_min_steps: int = 1500
+    reg_min_steps: int = 400
+    round_steps: int = 50
     batch_size: int = 16  # small batches: more Adam steps on a few hundred frames
+    # random rotation, scale, shift and depth offset of each training batch (both networks)
+    augment: bool = True
     lr: float = 1e-3
     latent_dim: int = 256
     # five stride-2 layers: a 4x4x64 bottleneck keeps the model file small (a few MB)
@@ -73,6 +87,9 @@ class FolderTrainConfig:
     # class they keep f(x) from ranking unseen anomalies above the normal pose
     pseudo_share: float = 0.8
     reg_members: int = 3  # regressors averaged into one
+    # "batch": a BatchNorm after every regressor convolution (folded away for scoring);
+    # without it f(x) sat at the constant-output saddle on real frames of a few people
+    reg_norm: str = "batch"
     # at most this many normal training frames for the regressors (a seeded random subset);
     # the VAE learns from all. None: all of them
     reg_normal_frames: int | None = None
@@ -85,6 +102,10 @@ class FolderTrainConfig:
         for name in ("vae_epochs", "reg_epochs", "batch_size", "latent_dim", "vae_convs_per_level",
                      "reg_members", "workers"):
             _at_least(name, getattr(self, name), 1)
+        for name in ("vae_min_steps", "reg_min_steps", "round_steps"):
+            _at_least(name, getattr(self, name), 0)
+        if self.reg_norm not in NORMS:
+            raise ValueError(f"reg_norm must be one of {', '.join(NORMS)}, got {self.reg_norm!r}")
         for name in ("reg_normal_frames", "max_per_class"):
             if getattr(self, name) is not None:
                 _at_least(name, getattr(self, name), 1)
@@ -228,18 +249,19 @@ def fit_widths(widths: tuple[int, ...], size: int, halvings_per_layer: int, extr
 def regressor_config(cfg: FolderTrainConfig, size: int) -> RegressorConfig:
     """The regressor for a ``size`` input: blocks dropped so that its last map keeps at least 4 px."""
     return RegressorConfig(input_size=size, widths=fit_widths(tuple(cfg.reg_widths), size, 1, extra=1),
-                           members=cfg.reg_members)
+                           members=cfg.reg_members, norm=cfg.reg_norm)
 
 
 def recipe_settings(cfg: FolderTrainConfig, size: int, smooth_px: float, show_bars: bool | None = None) -> RecipeSettings:
     tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, device=cfg.device,
-                     progress=show_bars, desc="VAE")
+                     progress=show_bars, desc="VAE", min_steps=cfg.vae_min_steps, round_steps=cfg.round_steps,
+                     augment=Augmentation() if cfg.augment else None)
     return RecipeSettings(
         vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=fit_widths(cfg.vae_widths, size, 1),
                       convs_per_level=cfg.vae_convs_per_level),
         regressor=regressor_config(cfg, size),
         vae_train=tc,
-        reg_train=replace(tc, epochs=cfg.reg_epochs, desc="regressor"),
+        reg_train=replace(tc, epochs=cfg.reg_epochs, min_steps=cfg.reg_min_steps, desc="regressor"),
         seed=cfg.seed,
         pseudo_share=cfg.pseudo_share,
         pseudo_smooth_px=smooth_px,

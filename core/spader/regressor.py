@@ -16,8 +16,10 @@ training frame is what the mean averages away.
 (16x16 instead of 8x8 at 128 px with 3 of 5); ``dilate`` lets the blocks after the last
 pool see as far as if they had been pooled. ``norm="batch"`` puts a BatchNorm after every
 convolution: in the probes no member sat on the constant-output plateau, and Grad-CAM
-spread over the hands; scoring folds them away (``folded``). All three are experiment
-options: the README gives what they did to the one-known sweep.
+spread over the hands; scoring folds them away (``folded``). BatchNorm is the recipe's
+default for new models (``FolderTrainConfig.reg_norm``): on real Kinect frames of a few
+people the regressor without it stayed at the constant-output saddle. ``halvings`` and
+``dilate`` measured no better and stay settings of files that have them (docs/results.md).
 """
 
 from __future__ import annotations
