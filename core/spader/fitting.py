@@ -120,7 +120,7 @@ def train_regressor(
     starts in all; ``history.starts`` says how many it took, ``history.learned`` whether
     the last one got there."""
     x, y, w = regressor_targets(normal, anomalies, pseudo, pseudo_share)
-    use_pseudo = pseudo is not None and len(pseudo) > 0 and pseudo_share > 0
+    use_pseudo = _pseudo_used(pseudo, pseudo_share)
     # group of each sample: 0 normal, 1 known anomaly, 2 pseudo-anomaly
     group = torch.cat([torch.zeros(len(normal), dtype=torch.long), torch.ones(len(anomalies), dtype=torch.long)]
                       + ([torch.full((len(pseudo),), 2, dtype=torch.long)] if use_pseudo else []))
@@ -197,6 +197,11 @@ def _best_task(history: TrainHistory) -> float:
     return min(history.task_loss or history.val_loss, default=math.inf)
 
 
+def _pseudo_used(pseudo: torch.Tensor | None, pseudo_share: float) -> bool:
+    """Whether the pseudo-anomalies take part (the one rule for the targets and the validation)."""
+    return pseudo is not None and len(pseudo) > 0 and pseudo_share > 0
+
+
 def regressor_targets(
     normal: torch.Tensor, anomalies: torch.Tensor, pseudo: torch.Tensor | None = None, pseudo_share: float = 0.5
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -206,7 +211,7 @@ def regressor_targets(
     it to the known anomalies, or ``pseudo_share`` of it to the pseudo-anomalies."""
     if not 0.0 <= pseudo_share < 1.0:
         raise ValueError(f"pseudo_share must be in [0, 1), got {pseudo_share}")
-    use_pseudo = pseudo is not None and len(pseudo) > 0 and pseudo_share > 0
+    use_pseudo = _pseudo_used(pseudo, pseudo_share)
     share = pseudo_share if use_pseudo else 0.0
     groups = [(normal, 1.0, 0.5), (anomalies, 0.0, 0.5 * (1 - share))]
     if use_pseudo:
