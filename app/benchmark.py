@@ -76,6 +76,8 @@ def run_benchmark(window, seconds: float, warmup_s: float = 1.0) -> dict[str, An
         "mode": c.mode,
         "model": c.model_name,
         "device": c.device,
+        "backend": st.get("backend", ""),
+        "backend_note": st.get("backend_note", ""),
         "torch_threads": c.threads,
         "overlay": window.depth_view.overlay_name,
         "display_fps": (end["drawn"] - s["drawn"]) / span,
@@ -102,7 +104,7 @@ def format_report(r: dict[str, Any]) -> str:
 
     lines = [
         f"SPADER app benchmark: {r['seconds']:.1f} s on {r['source']} ({r['mode']} mode), "
-        f"model {r['model']} on {r['device']}, overlay {r['overlay']}",
+        f"model {r['model']} on {r['device']} ({r.get('backend') or 'PyTorch'}), overlay {r['overlay']}",
         f"  display fps        {r['display_fps']:6.1f}",
         f"  capture fps        {r['capture_fps']:6.1f}",
         f"  scoring fps        {r['scoring_fps']:6.1f}   ({r['frames_scored']} frames, {r['frames_with_hand']} with a hand)",
@@ -111,6 +113,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"  latency capture→screen  {ms(r['display_latency_ms'])}",
         f"  cpu                {r['cpu_cores_used']:6.2f} cores of {r['host']['cpus']}",
     ]
+    if r.get("backend_note"):
+        lines.append(f"  note: {r['backend_note']}")
     if r["worker_errors"]:
         lines.append(f"  scoring errors     {r['worker_errors']:6d}")
     return "\n".join(lines)

@@ -40,6 +40,7 @@ from capture.sources.spec import source_kind
 from capture.subject import check_subject_id
 from capture.tap import TapMailbox, TapQueue
 from capture.thread import State
+from core.runtime.backends import live_threads
 from core.runtime.scorer import FrameScorer
 from core.runtime.verdict import VerdictSettings, VerdictTracker, verdict_settings_to_session
 from core.runtime.worker import LIVE, REPLAY, ResultMailbox, ScoringWorker, result_time_s
@@ -76,13 +77,6 @@ class SourceDesc:
     kind: str  # camera | file | synthetic | demo | custom
 
 
-def default_threads() -> int | None:
-    """Torch threads of the scoring worker: one on a 2-core machine (capture and the GUI
-    need the other), torch's own choice on bigger ones."""
-    n = os.cpu_count() or 1
-    return 1 if n <= 2 else None
-
-
 class Controller(QObject):
     """Owns the capture thread, the scoring worker and the recorder; Qt-side signals.
 
@@ -107,15 +101,19 @@ class Controller(QObject):
         *,
         device: str = "auto",
         threads: int | None | str = "default",
+        backend: str = "auto",
         scorer_factory: Callable[[Any, str], Any] | None = None,
         verdict_settings: Any = None,
         replay_queue: int = 4,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._scorer_factory = scorer_factory or _default_scorer_factory
         self.device_pref = device
-        self.threads = default_threads() if threads == "default" else threads
+        self.backend_pref = backend
+        # None or "default": the backend's own live default (core.runtime.backends.live_threads)
+        self.threads_choice: int | None = None if threads in (None, "default") else int(threads)  # type: ignore[arg-type]
+        self._scorer_factory = scorer_factory or (
+            lambda model, dev: FrameScorer(model, device=dev, backend=self.backend_pref, threads=self.threads_choice))
         self.replay_queue = max(1, int(replay_queue))
         if verdict_settings is None:
             th = getattr(model, "threshold", None) if model is not None else None
@@ -150,6 +148,14 @@ class Controller(QObject):
             self.set_model(model)
 
     # -- model and scoring ---------------------------------------------------------------------
+    @property
+    def threads(self) -> int | None:
+        """Threads of the scoring worker: the one asked for, else the live default of the
+        scorer's backend (all cores for a graph backend, one for PyTorch on 2 cores)."""
+        if self.threads_choice is not None:
+            return self.threads_choice
+        return live_threads(str(getattr(self.scorer, "backend", "torch")))
+
     @property
     def model_name(self) -> str:
         return "none" if self.model is None else str(getattr(self.model, "name", "model"))
@@ -502,6 +508,8 @@ class Controller(QObject):
             "dropped": 0,
             "latency_ms": None,
             "device": self.device,
+            "backend": str(getattr(self.scorer, "backend_label", "")) if self.scorer is not None else "",
+            "backend_note": str(getattr(self.scorer, "backend_note", "")) if self.scorer is not None else "",
             "model": self.model_name,
             "threshold": self.threshold,
             "mode": self.mode,
@@ -521,10 +529,6 @@ class Controller(QObject):
                 busy=ws.busy,
             )
         return out
-
-
-def _default_scorer_factory(model: Any, device: str) -> Any:
-    return FrameScorer(model, device=device)
 
 
 def _desc_kind(spec: str) -> str:

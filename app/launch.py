@@ -81,7 +81,7 @@ def main(args) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app import theme
-    from app.controller import Controller, default_threads
+    from app.controller import Controller
     from app.main_window import MainWindow
     from app.settings import AppSettings
 
@@ -100,8 +100,8 @@ def main(args) -> int:
     elif model is None:
         note = why
     device = args.device or str(settings.get("scoring/device"))
-    threads = args.threads if getattr(args, "threads", None) else default_threads()
-    controller = Controller(model, device=device, threads=threads)
+    threads = args.threads if getattr(args, "threads", None) else "default"
+    controller = Controller(model, device=device, threads=threads, backend=getattr(args, "backend", None) or "auto")
     window = MainWindow(controller, settings, model_note=note)
     if bench is not None:
         window.set_overlay(args.overlay or "cam")

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.settings = settings
         self.list_cameras = list_cameras
+        self._backend_note_shown = ""
         if demo_path is None:
             from core.assets import DEMO_SESSION
 
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow):
         self._scoring_error_at = 0.0
         self._last_verdict_key: tuple | None = None
         rate = display_rate_hz or float(settings.get("display/rate_hz"))
+        self._plot_interval_s = 1.0 / max(1.0, float(settings.get("plot/rate_hz")))
+        self._plot_drawn_at = 0.0
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.PreciseTimer)
         self.timer.setInterval(max(5, int(round(1000.0 / max(1.0, rate)))))
@@ -754,7 +757,9 @@ class MainWindow(QMainWindow):
                 self.banner.clear_message("scoring")
         if tick.points:
             self.score_plot.add_points(tick.points)
-            self.score_plot.redraw()
+        if now - self._plot_drawn_at >= self._plot_interval_s:
+            self._plot_drawn_at = now
+            self.score_plot.redraw()  # a no-op when no point came since the last redraw
         self.display_fps = self.display_rate.update(self.depth_view.frames_drawn, now)
 
     def _show_result(self, r) -> None:
@@ -784,7 +789,17 @@ class MainWindow(QMainWindow):
         L["dropped"].setText(f"dropped {st['dropped']}")
         lat = st["latency_ms"]
         L["latency"].setText("latency –" if lat is None else f"latency {lat:4.0f} ms")
-        L["device"].setText(str(st["device"]).upper() if st["device"] != "-" else "no scoring")
+        if st["device"] == "-":
+            L["device"].setText("no scoring")
+        else:  # "CPU · onnxruntime": where the networks run, and on what
+            backend = str(st.get("backend") or "")
+            engine = backend.split(" ")[0] if backend else ""
+            L["device"].setText(str(st["device"]).upper() + (f" · {engine}" if engine else ""))
+            note = str(st.get("backend_note") or "")
+            L["device"].setToolTip(f"where the networks run: {backend or st['device']}" + (f"\n{note}" if note else ""))
+            if note and note != self._backend_note_shown:
+                self._backend_note_shown = note
+                self.statusBar().showMessage(note, 10000)
         if st["recording"]:
             L["rec"].setText(f"● REC {st['recorded']} frames" + (f" ({st['record_backlog']} waiting)" if st["record_backlog"] > 5 else ""))
         else:

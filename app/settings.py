@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "display/far_mm": 1800.0,
     "display/rate_hz": 60.0,
     "plot/window_s": 20.0,
+    # the score plot redraws at most this often: its axes and bands cost the GUI thread
+    # several ms a redraw, taken from scoring on a 2-core machine (points are never dropped)
+    "plot/rate_hz": 10.0,
     "playback/speed": 1.0,
     "playback/loop": False,
     "recording/folder": str(Path.home() / "spader-sessions"),

@@ -60,7 +60,7 @@ def test_plot_and_verdict_show_exactly_what_the_worker_published(make_window, qt
     win, ctrl, spies = make_window()
     assert win.open_recording(small_session)
     qtbot.waitUntil(finished(ctrl, 65), timeout=30000)
-    qtbot.wait(100)
+    qtbot.wait(300)  # the plot redraws at most 10 times a second
     spy = spies[0]
     produced = sorted(spy.results, key=lambda r: r.index)
     assert [r.index for r in produced] == list(range(65)), "replay mode scores every frame once, in order"
@@ -259,6 +259,23 @@ def test_status_bar_and_benchmark_counters(make_window, qtbot, small_session):
     win._update_status()
     assert win.status_labels["display"].text().startswith("display")
     assert "tiny-test" in win.status_labels["model"].text()
+    # where the networks run, and on what: the exported graph on onnxruntime
+    assert win.status_labels["device"].text() == "CPU · onnxruntime"
+    assert "onnxruntime CPU" in win.status_labels["device"].toolTip()
+    assert report["backend"].startswith("onnxruntime CPU") and not report["backend_note"]
+
+
+def test_the_status_bar_says_when_scoring_fell_back_to_pytorch(make_window, qtbot, small_session, monkeypatch) -> None:
+    from core.runtime import backends
+
+    monkeypatch.setattr(backends, "installed", lambda key: key == "torch")
+    win, ctrl, _ = make_window()
+    assert win.open_recording(small_session)
+    win._update_status()
+    assert win.status_labels["device"].text() == "CPU · PyTorch"
+    tip = win.status_labels["device"].toolTip()
+    assert "onnxruntime is not installed: scoring with PyTorch (slower)" in tip
+    assert "scoring with PyTorch" in win.statusBar().currentMessage()
 
 
 def _depth_pngs(folder: Path, n: int = 4) -> None:

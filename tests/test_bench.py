@@ -27,7 +27,8 @@ def test_bench_tiny_writes_a_complete_report(tmp_path: Path, capsys) -> None:
     assert r["format"] == "spader-bench" and r["version"] == 1 and r["tiny"] is True
     assert r["model"]["input_size"] == 32 and r["model"]["parameters"] > 0 and r["model"]["m_samples"] == 5
     assert r["host"]["cpu_count"] >= 1 and r["host"]["torch"]
-    assert set(r["targets"]) == {"cpu_fps_batch1_min", "replay_e2e_p95_ms_max", "replay_dropped_steady_max", "gradcam_speedup_min"}
+    assert set(r["targets"]) == {"cpu_fps_batch1_min", "cpu_fps_batch1_three_regressors_min", "replay_e2e_p95_ms_max",
+                                 "replay_dropped_steady_max", "gradcam_speedup_min"}
     cpu = r["devices"]["cpu"]
     _lat_ok(cpu["latency_ms"])
     _lat_ok(cpu["frame_latency_ms"])
@@ -49,4 +50,22 @@ def test_bench_tiny_writes_a_complete_report(tmp_path: Path, capsys) -> None:
     else:
         assert gc["max_abs_diff"] <= 1e-5 and gc["speedup"] > 0 and math.isfinite(gc["speedup_beyond_forward"])
     assert cpu["compile"]["status"] == "skipped" and cpu["half"]["status"] == "skipped"
-    assert set(cpu["targets_met"]) == {"fps_batch1", "replay_e2e_p95", "replay_no_drops", "gradcam_speedup"}
+    assert set(cpu["targets_met"]) == {"fps_batch1", "fps_batch1_three_regressors", "replay_e2e_p95",
+                                       "replay_no_drops", "gradcam_speedup"}
+    # the backends side by side: every installed one, both models, PyTorch's scores
+    assert cpu["backend"].startswith("onnxruntime CPU") and cpu["backend_note"] == ""
+    be = cpu["backends"]
+    assert be["backends"][0] == "torch" and "onnxruntime" in be["backends"]
+    for label in ("bundled", "three regressors"):
+        rows = [row for row in be["rows"].values() if row["model"] == label]
+        assert {row["backend"] for row in rows} == set(be["backends"])
+        assert {row["threads"] for row in rows} == set(be["threads"])
+        for row in rows:
+            assert row["status"] == "ok" and row["fps"] > 0 and row["max_abs_score_diff_vs_torch"] <= 1e-4
+            assert row["speedup_vs_torch"] > 0
+        fastest = be["rows"][be["fastest"][label]]
+        assert fastest["latency_ms"]["p50"] == min(row["latency_ms"]["p50"] for row in rows)
+    stages = cpu["stages"]["p50_ms"]
+    assert stages["whole scoring call"] > 0 and all(v >= 0 for v in stages.values())
+    assert {"preprocess", "encoder", "decoder x 5", "regressor conv stack x 6"} <= set(stages)
+    assert "backends side by side" in table and "where the time goes" in table

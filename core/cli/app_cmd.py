@@ -13,7 +13,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a session folder or an image folder. Default: the first camera found, else the demo session",
     )
     parser.add_argument("--device", help="where to score: auto (CUDA when present), cpu, cuda (default: last used)")
-    parser.add_argument("--threads", type=int, help="torch threads of the scoring worker (default: 1 on 2 cores)")
+    parser.add_argument("--threads", type=int, help="threads of the scoring worker (default: 1 on 2 cores)")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnxruntime", "openvino"), default="auto",
+                        help="where the networks run on the CPU: auto (the fastest installed: the exported "
+                        "graph on onnxruntime, else PyTorch), torch, onnxruntime or openvino")
     parser.add_argument("--settings", help="settings file (INI) instead of the user's own, e.g. for a kiosk or tests")
     parser.add_argument(
         "--benchmark", type=float, metavar="SECONDS",

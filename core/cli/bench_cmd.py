@@ -13,8 +13,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="all", help="cpu, cuda, or all (default: the CPU and CUDA when present)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE ('-' = print JSON instead of the table)")
     parser.add_argument("--seconds", type=float, help="length of the 30 fps replay (default 11 s, --tiny 2.5 s)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; the table shows 1 thread too)")
+    parser.add_argument("--threads", type=int, help="CPU threads of the scoring backend (default: its own choice; the table shows 1 and all cores too)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile measurement")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnxruntime", "openvino"), default="auto",
+                        help="backend of the latency, throughput and replay parts (default auto: the fastest "
+                        "installed); the side-by-side comparison always times every installed backend")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         threads=args.threads,
         compile=not args.no_compile,
+        backend=args.backend,
         log=None if quiet else (lambda s: print(s, file=sys.stderr, flush=True)),
     )
     if quiet:

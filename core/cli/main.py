@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("core.cli.experiment_cmd", "run a paper experiment (noisy-mnist, folders, folds, variants)"),
     "train": ("core.cli.train_cmd", "train a model on a class-folder depth data set"),
     "evaluate": ("core.cli.evaluate_cmd", "evaluate a model: the seven-scorer AUROC table"),
-    "model": ("core.cli.model_cmd", "inspect a model file (metadata, shapes)"),
+    "model": ("core.cli.model_cmd", "inspect a model file (metadata, shapes) or export its scoring graph"),
     "convert": ("core.cli.convert_cmd", "convert an Azure Kinect MKV recording into a session"),
     "synth": ("core.cli.synth_cmd", "generate synthetic pigeon-pose depth data (data sets, sessions)"),
     "bench-capture": ("core.cli.bench_capture_cmd", "measure session read/write and capture-thread speed"),

@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from core.runtime.backends import BACKEND_CHOICES, DEFAULT_BACKEND
 from core.spader.scorers import M_SAMPLES
 
 
@@ -26,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=M_SAMPLES,
                         help=f"VAE samples per frame, M (default {M_SAMPLES}, what the app and training use)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the VAE sampling (default 0)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, help="CPU threads of the scoring backend (default: its own choice)")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default=DEFAULT_BACKEND,
+                        help="where the networks run: auto (the fastest installed: the exported graph on "
+                        "onnxruntime, else PyTorch), torch, onnxruntime or openvino; scores agree to 1e-4")
     parser.add_argument("--force", action="store_true", help="overwrite scores already in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -65,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet and sys.stderr.isatty(),
             model_path=str(model_path),
             force=args.force,
+            backend=args.backend,
+            threads=args.threads,
         )
     finally:
         signal.signal(signal.SIGTERM, old)
@@ -72,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     c = s["counts"]
     fr = ", ".join(f"{k} {v:.0%}" for k, v in s["verdict_fraction"].items() if v > 0)
     print(f"scored {c['frames']} frames ({c['with_hand']} with a hand) in {s['wall_s']:.1f} s "
-          f"({s['frames_per_s']:.1f} frames/s on {s['scoring']['device']})")
+          f"({s['frames_per_s']:.1f} frames/s on {s['scoring']['device']}, {s['scoring']['backend']})")
+    if s["scoring"].get("backend_note"):
+        print(f"note: {s['scoring']['backend_note']}")
     print(f"model {s['model']['name']}, threshold {s['threshold']:.4f} ({s['threshold_source']})")
     print(f"verdicts: {fr or 'none'}; final: {s['final_verdict']}")
     if s["errors"]:

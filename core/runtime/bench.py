@@ -39,6 +39,7 @@ FORMAT_VERSION = 1
 BATCH_SIZES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 TARGETS = {
     "cpu_fps_batch1_min": 60.0,
+    "cpu_fps_batch1_three_regressors_min": 30.0,
     "replay_e2e_p95_ms_max": 33.0,
     "replay_dropped_steady_max": 0,
     "gradcam_speedup_min": 5.0,
@@ -105,11 +106,13 @@ def bench_latency(scorer: FrameScorer, frame: DepthFrame, iters: int) -> dict[st
     out = {"latency_ms": pct(net), "frame_latency_ms": pct(whole)}
     if scorer.device.type == "cpu":  # intra-op threads matter a lot on small CPUs
         by: dict[str, float] = {}
-        prev = torch.get_num_threads()
+        prev, prev_backend = torch.get_num_threads(), scorer.threads
         for n in sorted({1, prev, os.cpu_count() or 1}):
             torch.set_num_threads(n)
+            scorer.set_threads(n)  # a graph backend's own pool
             by[str(n)] = pct(_time_ms(lambda: scorer.score_arrays(x), max(3, iters // 3), scorer.device, 1))["p50"]
         torch.set_num_threads(prev)
+        scorer.set_threads(prev_backend)
         out["latency_p50_ms_by_threads"] = by
     return out
 
@@ -234,6 +237,136 @@ def bench_gradcam(model: SpaderModel, device: torch.device, iters: int, m: int =
                    speedup_beyond_forward=extra_ratio, max_abs_diff=diff, note="")
     return out
 
+def three_regressor_model(model: SpaderModel) -> SpaderModel:
+    """The model's VAE with an ensemble of three regressors of its architecture (today's
+    training default), BatchNorm included (folded away for scoring). Random regressor
+    weights: speed does not depend on them."""
+    from dataclasses import replace
+
+    from core.spader.regressor import Regressor
+
+    torch.manual_seed(0)
+    cfg = replace(model.regressor.config, members=3, norm="batch", kind="plain")
+    out = SpaderModel(copy.deepcopy(model.vae), Regressor(cfg).eval(), dict(model.meta))
+    out.meta["name"] = f"{model.name} + 3 regressors"
+    return out.to("cpu").eval()
+
+
+def _installed_backends() -> list[str]:
+    from core.runtime.backends import AUTO_ORDER, installed
+
+    return ["torch"] + [k for k in AUTO_ORDER if installed(k)]
+
+
+def bench_backends(
+    models: dict[str, SpaderModel], iters: int, threads: Sequence[int] | None = None,
+    keys: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Batch-1 latency of every installed backend, for each model and thread count, in one
+    interleaved run (round after round, each in turn), so a busy machine slows all alike
+    and the ratios carry over between machines. Scores are compared with PyTorch's."""
+    keys = list(keys or _installed_backends())
+    threads = sorted(set(threads or (1, os.cpu_count() or 1)))
+    fns: dict[str, Callable[[], Any]] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    prev = torch.get_num_threads()
+    for label, model in models.items():
+        s = model.input_size
+        x = np.random.default_rng(0).random((1, s, s), dtype=np.float32)
+        ref = FrameScorer(copy.deepcopy(model), device="cpu", backend="torch").score_arrays(x, [3]).scores
+        for key in keys:
+            for n in threads:
+                name = f"{label} | {key} | {n}"
+                try:
+                    sc = FrameScorer(copy.deepcopy(model), device="cpu", backend=key, threads=n)
+                except Exception as exc:
+                    rows[name] = {"model": label, "backend": key, "threads": n, "status": "failed",
+                                  "note": f"{type(exc).__name__}: {exc}"[:300]}
+                    continue
+                got = sc.score_arrays(x, [3]).scores
+                diff = max(abs(float(got[k][0]) - float(ref[k][0])) for k in ref)
+
+                def fn(sc: FrameScorer = sc, n: int = n) -> None:
+                    torch.set_num_threads(n)  # torch's pool; a graph backend has its own
+                    sc.score_arrays(x, [3])
+
+                fns[name] = fn
+                rows[name] = {"model": label, "backend": key, "threads": n, "status": "ok",
+                              "label": sc.backend_label, "max_abs_score_diff_vs_torch": diff}
+    try:
+        times = _time_interleaved(fns, iters, torch.device("cpu"))
+    finally:
+        torch.set_num_threads(prev)
+    for name, t in times.items():
+        lat = pct(t)
+        rows[name].update(latency_ms=lat, fps=1e3 / max(lat["p50"], 1e-9))
+    for r in rows.values():  # speed against PyTorch at the same model and threads
+        base = rows.get(f"{r['model']} | torch | {r['threads']}")
+        if r["status"] == "ok" and base and base["status"] == "ok":
+            r["speedup_vs_torch"] = base["latency_ms"]["p50"] / max(r["latency_ms"]["p50"], 1e-9)
+    fastest: dict[str, str] = {}
+    for label in models:
+        ok = [n for n, r in rows.items() if r["model"] == label and r["status"] == "ok"]
+        if ok:
+            fastest[label] = min(ok, key=lambda n: rows[n]["latency_ms"]["p50"])
+    return {"iters": iters, "threads": threads, "backends": keys, "rows": rows, "fastest": fastest}
+
+
+def bench_stages(model: SpaderModel, frame: DepthFrame, iters: int, threads: int = 1, m: int = M_SAMPLES) -> dict[str, Any]:
+    """Where one frame's time goes in eager PyTorch at batch 1 (p50 ms of each stage, timed
+    interleaved): preprocessing, the copy in, the encoder, the decoder on the M samples,
+    the regressor's conv stack on x and the M reconstructions, Grad-CAM (1x1 weighting and
+    upsampling) and the score arithmetic, against the whole call."""
+    from core.preprocess import preprocess_frame
+    from core.runtime.scorer import model_preprocess_config
+    from core.spader.gradcam import gradcam_fast, upsample_cam
+    from core.spader.scorers import frame_noise, reconstruct_with_noise, score_reconstructions, score_with_noise
+
+    mdl = copy.deepcopy(model).to("cpu").eval()
+    reg = mdl.regressor.folded()
+    cfg = model_preprocess_config(mdl)
+    s, lat_dim = mdl.input_size, mdl.vae.config.latent_dim
+    x_np = np.random.default_rng(0).random((1, s, s), dtype=np.float32)
+    x = torch.from_numpy(x_np)[:, None].contiguous(memory_format=torch.channels_last)
+    eps = frame_noise([0], lat_dim, seed=0, m=m)
+    with torch.inference_mode():
+        mu, logvar = mdl.vae.encode(x)
+        z = (mu[:, None] + eps * torch.exp(0.5 * logvar)[:, None]).reshape(m, lat_dim)
+        recons, loss = reconstruct_with_noise(mdl.vae, x, eps)
+        batch = torch.cat([x, recons.reshape(m, 1, s, s)]).contiguous(memory_format=torch.channels_last)
+        feats = reg.features(batch)
+
+    def im(fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with torch.inference_mode():
+                return fn()
+        return run
+
+    fns = {
+        "preprocess": lambda: preprocess_frame(frame, cfg),
+        "copy in (numpy -> tensor, channels-last) + noise": lambda: (
+            torch.as_tensor(x_np)[:, None].contiguous(memory_format=torch.channels_last),
+            frame_noise([0], lat_dim, seed=0, m=m)),
+        "encoder": im(lambda: mdl.vae.encode(x)),
+        f"decoder x {m}": im(lambda: mdl.vae.decode(z)),
+        f"regressor conv stack x {m + 1}": im(lambda: reg.features(batch)),
+        "Grad-CAM (weights + upsample) and f": im(lambda: upsample_cam(gradcam_fast(feats, reg.head)[1], (s, s))),
+        "scores and maps (after the networks)": im(lambda: score_reconstructions(reg, x, recons, loss)),
+        "whole scoring call": im(lambda: score_with_noise(mdl.vae, reg, x, eps)),
+    }
+    prev = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        times = _time_interleaved(fns, iters, torch.device("cpu"))
+    finally:
+        torch.set_num_threads(prev)
+    out = {k: pct(v)["p50"] for k, v in times.items()}
+    # score_reconstructions runs the regressor again: what it adds beyond it is the arithmetic
+    reg_ms = out[f"regressor conv stack x {m + 1}"]
+    out["scores and maps (after the networks)"] = max(0.0, out["scores and maps (after the networks)"] - reg_ms
+                                                      - out["Grad-CAM (weights + upsample) and f"])
+    return {"threads": int(threads), "p50_ms": out}
+
 
 def _time_interleaved(fns: dict[str, Callable[[], Any]], iters: int, device: torch.device) -> dict[str, list[float]]:
     """Time several functions in turn, round after round, so a busy machine slows all alike."""
@@ -320,6 +453,7 @@ def run_bench(
     threads: int | None = None,
     compile: bool = True,
     log: Callable[[str], None] | None = None,
+    backend: str = "auto",
 ) -> dict[str, Any]:
     """Run every part on every device; returns the report (see ``format_table``)."""
     say = log or (lambda s: None)
@@ -328,9 +462,9 @@ def run_bench(
         model = random_model(tiny)
         model_source = model_source or ("tiny random model (--tiny)" if tiny else "random weights, default architecture")
     if tiny:
-        lat_iters, tp_s, tp_iters, replay_s, gc_iters = 10, 0.05, 2, 2.5, 5
+        lat_iters, tp_s, tp_iters, replay_s, gc_iters, be_iters = 10, 0.05, 2, 2.5, 5, 5
     else:
-        lat_iters, tp_s, tp_iters, replay_s, gc_iters = 100, 1.0, 3, 11.0, 30
+        lat_iters, tp_s, tp_iters, replay_s, gc_iters, be_iters = 100, 1.0, 3, 11.0, 30, 40
     if seconds is not None:
         replay_s = float(seconds)
     if threads:
@@ -365,13 +499,24 @@ def run_bench(
         dev = torch.device(dev_name)
         say(f"[{dev_name}] latency")
         m = copy.deepcopy(model)
-        scorer = FrameScorer(m, device=dev_name)
-        r: dict[str, Any] = {}
+        scorer = FrameScorer(m, device=dev_name, backend=backend if dev.type == "cpu" else "torch",
+                             threads=threads)
+        r: dict[str, Any] = {"backend": scorer.backend_label, "backend_note": scorer.backend_note}
+        if dev.type == "cpu":
+            say("[cpu] backends side by side (batch 1, interleaved)")
+            r["backends"] = bench_backends({"bundled": model, "three regressors": three_regressor_model(model)},
+                                           be_iters)
+            say("[cpu] where the time goes (PyTorch, 1 thread)")
+            r["stages"] = bench_stages(model, frames[0], max(5, lat_iters // 3))
+        say(f"[{dev_name}] latency ({scorer.backend_label})")
         r.update(bench_latency(scorer, frames[0], lat_iters))
         say(f"[{dev_name}] throughput")
         r["throughput"] = bench_throughput(scorer, BATCH_SIZES, tp_s, tp_iters)
         say(f"[{dev_name}] replay at 30 fps for {replay_s:.0f} s")
-        r["replay"] = bench_replay(scorer, frames, replay_s, threads=threads)
+        from core.runtime.backends import live_threads
+
+        # as the app runs it: the live worker with the backend's live thread count
+        r["replay"] = bench_replay(scorer, frames, replay_s, threads=threads or live_threads(scorer.backend))
         say(f"[{dev_name}] Grad-CAM vs captum")
         r["gradcam"] = bench_gradcam(m, dev, gc_iters)
         if tiny or not compile:
@@ -400,8 +545,16 @@ def _targets_met(dev: str, r: dict[str, Any]) -> dict[str, bool | None]:
         "fps_batch1": (1e3 / r["latency_ms"]["p50"] >= TARGETS["cpu_fps_batch1_min"]) if dev == "cpu" else None,
         "replay_e2e_p95": r["replay"]["e2e_ms"]["p95"] <= TARGETS["replay_e2e_p95_ms_max"],
         "replay_no_drops": r["replay"]["dropped_steady"] <= TARGETS["replay_dropped_steady_max"],
+        "fps_batch1_three_regressors": _fastest_fps(r, "three regressors", TARGETS["cpu_fps_batch1_three_regressors_min"]),
         "gradcam_speedup": None if gc is None else gc >= TARGETS["gradcam_speedup_min"],
     }
+
+
+def _fastest_fps(r: dict[str, Any], label: str, target: float) -> bool | None:
+    be = r.get("backends")
+    if not be or label not in be["fastest"]:
+        return None
+    return be["rows"][be["fastest"][label]]["fps"] >= target
 
 
 def _ok(flag: bool | None) -> str:
@@ -420,14 +573,15 @@ def format_table(report: dict[str, Any]) -> str:
     for dev, r in report["devices"].items():
         t, rp, gc, tm = r["throughput"], r["replay"], r["gradcam"], r["targets_met"]
         lat, fl = r["latency_ms"], r["frame_latency_ms"]
-        rows = [
+        rows = [("backend", f"{r.get('backend') or 'PyTorch'}" + (f" (note: {r['backend_note']})" if r.get("backend_note") else ""), "", "")]
+        rows += [
             ("scorer latency, batch 1 (networks)", f"p50 {lat['p50']:.1f} / p95 {lat['p95']:.1f} / p99 {lat['p99']:.1f} ms",
              f"= {1e3 / lat['p50']:.0f} frames/s", _ok(tm["fps_batch1"])),
             ("frame latency (preprocess + networks)", f"p50 {fl['p50']:.1f} / p95 {fl['p95']:.1f} ms", "", ""),
         ]
         if "latency_p50_ms_by_threads" in r:
             by = ", ".join(f"{k}: {v:.1f}" for k, v in r["latency_p50_ms_by_threads"].items())
-            rows.append(("latency p50 by torch threads", f"{by} ms", "", ""))
+            rows.append(("latency p50 by threads", f"{by} ms", "", ""))
         rows += [
             ("throughput by batch", ", ".join(f"{k}: {v:.0f}" for k, v in t["fps_by_batch"].items()) + " frames/s", "", ""),
             ("best throughput", f"{t['best_fps']:.0f} frames/s at batch {t['best_batch']}", "", ""),
@@ -446,6 +600,26 @@ def format_table(report: dict[str, Any]) -> str:
                          _ok(tm["gradcam_speedup"])))
         else:
             rows.append((f"Grad-CAM, batch {gc['batch']}", f"ours {gc['ours_ms']['p50']:.2f} ms; {gc['note']}", "", ""))
+        be = r.get("backends")
+        if be:
+            rows.append(("backends side by side, batch 1 (interleaved)", f"{be['iters']} rounds; ratios carry over between machines", "", ""))
+            for name, row in be["rows"].items():
+                if row["status"] != "ok":
+                    rows.append((f"  {name}", f"failed: {row['note']}", "", ""))
+                    continue
+                best = be["fastest"].get(row["model"]) == name
+                goal = TARGETS["cpu_fps_batch1_min" if row["model"] == "bundled" else "cpu_fps_batch1_three_regressors_min"]
+                rows.append((f"  {row['model']}, {row['backend']}, {row['threads']} thread(s)",
+                             f"p50 {row['latency_ms']['p50']:.1f} ms = {row['fps']:.0f} frames/s, "
+                             f"{row.get('speedup_vs_torch', 1.0):.2f}x PyTorch, scores within "
+                             f"{row['max_abs_score_diff_vs_torch']:.0e}" + ("  <- fastest" if best else ""),
+                             f"target >= {goal:.0f} frames/s" if best else "",
+                             _ok(row["fps"] >= goal) if best else ""))
+        st = r.get("stages")
+        if st:
+            total = st["p50_ms"]["whole scoring call"]
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in st["p50_ms"].items() if k != "whole scoring call")
+            rows.append((f"where the time goes (PyTorch, {st['threads']} thread, ms)", f"{parts}; whole call {total:.1f}", "", ""))
         c = r["compile"]
         if c["status"] == "ok":
             rows.append(("torch.compile", f"p50 {c['latency_ms']['p50']:.1f} ms ({c['speedup_vs_eager']:.2f}x eager), "

@@ -27,6 +27,7 @@ from capture.sources.base import FrameSource
 from core.errors import SpaderError
 from core.runtime.results import FrameResult
 from core.runtime.score_files import SCORES_FILE, SUMMARY_FILE, RunHeader, ScoreFiles
+from core.runtime.backends import DEFAULT_BACKEND
 from core.runtime.scorer import FrameScorer
 from core.runtime.verdict import VerdictSettings, VerdictTracker, verdict_settings_from_session
 from core.spader.checkpoint import SpaderModel
@@ -100,6 +101,8 @@ def rescore(
     model_path: str | None = None,
     force: bool = False,
     on_progress: Callable[[int, int | None], None] | None = None,
+    backend: str = DEFAULT_BACKEND,
+    threads: int | None = None,
 ) -> RescoreOutcome:
     """Score every frame of ``recording`` (or of an already built ``source``) into ``out_dir``.
 
@@ -120,7 +123,7 @@ def rescore(
         source = open_source(os.fspath(recording), speed=None, loop=False, unit_mm=unit_mm, fps=fps)
     source.open()
     info = source.info
-    scorer = FrameScorer(model, device=device, m=m, seed=seed)
+    scorer = FrameScorer(model, device=device, m=m, seed=seed, backend=backend, threads=threads)
     session_settings = (info.extra or {}).get("settings") if isinstance(info.extra, dict) else None
     vsettings, threshold_source = resolve_verdict_settings(model, session_settings, settings, threshold)
     tracker = VerdictTracker(vsettings)
@@ -143,6 +146,8 @@ def rescore(
         model={"name": model.name, "path": model_path, "threshold": model.threshold, "input_size": model.input_size},
         scoring={
             "device": str(scorer.device),
+            "backend": scorer.backend_label,
+            "backend_note": scorer.backend_note,
             "batch": batch,
             "m_samples": m,
             "seed": seed,

@@ -4,10 +4,11 @@ Grad-CAM -> the seven scores and the maps, packed as ``FrameResult``.
 The live worker, batch re-scoring and the benchmark all go through ``FrameScorer``, so a
 score shown live is the score written by ``spader score`` for the same frame.
 
-The networks are called through ``core.spader.scorers.score_inputs``, the one scoring
-function training, evaluation and the experiments use too: a frame's M VAE samples are
-seeded by (seed, frame index), so its scores do not depend on which batch it was scored
-in, on what was scored before, or (up to float rounding) on the device.
+The networks run the one scoring step (``core.spader.scorers.score_with_noise``, which
+training, evaluation and the experiments use too) on a backend (``core.runtime.backends``):
+eager PyTorch or the exported graph of that same step. A frame's M VAE samples are seeded
+by (seed, frame index), so its scores do not depend on which batch it was scored in, on
+what was scored before, or (up to float rounding) on the device or the backend.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from core.spader.checkpoint import SpaderModel
 from core.device import pick_device
 from core.errors import DataError, SpaderError
 from core.runtime.results import FrameResult
-from core.spader.scorers import M_SAMPLES, SCORER_KEYS, ScoreBatch, score_inputs
+from core.runtime.backends import DEFAULT_BACKEND, make_backend
+from core.spader.scorers import M_SAMPLES, SCORER_KEYS, ScoreBatch, frame_noise
 
 
 def model_preprocess_config(model: SpaderModel) -> Any:
@@ -67,12 +69,20 @@ class FrameScorer:
         seed: int = 0,
         preprocess: Any | None = None,
         gradcam_method: str = "auto",
+        backend: str = DEFAULT_BACKEND,
+        threads: int | None = None,
     ) -> None:
+        """``backend``: "auto" (the fastest installed, else PyTorch), "torch",
+        "onnxruntime" or "openvino". ``threads``: CPU threads of a graph backend (None = its
+        default; PyTorch's threads are set per calling thread, as the worker does)."""
         if m < 1:
             raise SpaderError(f"M (VAE samples per frame) must be at least 1, got {m}")
         self.m = int(m)
         self.seed = int(seed)
         self.gradcam_method = gradcam_method
+        self.backend_choice = backend
+        self.threads = threads
+        self.backend_note = ""
         self._lock = threading.RLock()
         self._preprocess_override = preprocess
         self._device = pick_device(str(device))
@@ -112,9 +122,10 @@ class FrameScorer:
                     f"preprocessing size {cfg.size} does not match the input size "
                     f"{model.input_size} of model {model.name!r}"
                 )
-            model.to(self._device).eval()
+            chosen = make_backend(model, self._device, self.backend_choice, m=self.m, threads=self.threads,
+                                  gradcam_method=self.gradcam_method)
             self._model, self._preprocess = model, cfg
-            self._regressor = model.regressor.folded()  # what scores: BatchNorms folded away
+            self._backend, self.backend_note = chosen.backend, chosen.note
 
     def set_preprocess(self, preprocess: Any | None) -> None:
         """Override the preprocessing (None = back to the model's own)."""
@@ -130,9 +141,25 @@ class FrameScorer:
         """'auto', 'cpu', 'cuda' or 'cuda:N'; raises SpaderError when unavailable."""
         dev = pick_device(str(device))
         with self._lock:
-            self._model.to(dev).eval()
-            self._regressor = self._model.regressor.folded()
-            self._device = dev
+            chosen = make_backend(self._model, dev, self.backend_choice, m=self.m, threads=self.threads,
+                                  gradcam_method=self.gradcam_method)
+            self._backend, self.backend_note, self._device = chosen.backend, chosen.note, dev
+
+    def set_threads(self, threads: int | None) -> None:
+        """CPU threads of a graph backend (the worker calls it from its own thread)."""
+        with self._lock:
+            self.threads = threads
+            self._backend.set_threads(threads)
+
+    @property
+    def backend(self) -> str:
+        """The key of the backend in use: "torch", "onnxruntime" or "openvino"."""
+        return self._backend.key
+
+    @property
+    def backend_label(self) -> str:
+        """What the status bar and the bench show, e.g. "onnxruntime CPU, 1 thread"."""
+        return self._backend.label
 
     def warmup(self, batch_sizes: Sequence[int] = (1,)) -> None:
         """Run the networks once per batch size so the first real frame is not slow."""
@@ -142,9 +169,10 @@ class FrameScorer:
 
     # -- scoring ----------------------------------------------------------------------
     def _score_tensor(self, x: torch.Tensor, indices: Sequence[int]) -> ScoreBatch:
-        """x (N, C, S, S) on the device: the one scoring function, with this scorer's seed and M."""
-        return score_inputs(self._model.vae, self._regressor, x, indices, seed=self.seed, m=self.m,
-                            gradcam_method=self.gradcam_method)
+        """x (N, C, S, S) on the CPU: the one scoring step on the backend, with this scorer's
+        seed and M (the same noise whatever the backend)."""
+        eps = frame_noise(indices, self._model.vae.config.latent_dim, seed=self.seed, m=self.m)
+        return self._backend.score(x, eps)
 
     def _to_input(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(x, dtype=torch.float32)
@@ -153,7 +181,7 @@ class FrameScorer:
         s = self.input_size
         if t.ndim != 4 or t.shape[1] != self._model.vae.config.in_channels or t.shape[-2:] != (s, s):
             raise DataError(f"expected preprocessed images of shape (N, {s}, {s}), got {tuple(t.shape)}")
-        return t.to(self._device).contiguous(memory_format=torch.channels_last)
+        return t
 
     def score_arrays(self, x: np.ndarray | torch.Tensor, indices: Sequence[int] | None = None) -> ScoreBatch:
         """Score preprocessed images x (N, S, S) or (N, 1, S, S) in [0, 1]; ``indices`` seed

@@ -91,6 +91,8 @@ class WorkerStats:
     dropped: int = 0  # frames never scored: dropped by the input mailbox + skipped by the worker
     last_latency_ms: float | None = None  # captured -> published, of the last result
     device: str = "cpu"
+    backend: str = ""  # e.g. "onnxruntime CPU, 1 thread" (the scorer's backend_label)
+    backend_note: str = ""  # why the fastest backend is not in use, "" when it is
     busy: float = 0.0  # fraction of the last second spent scoring (1.0 = cannot keep up)
     errors: int = 0
     batches: int = 0
@@ -98,6 +100,12 @@ class WorkerStats:
     mode: str = LIVE
     model_name: str = ""
     running: bool = False
+
+
+def _where(scorer: Any) -> str:
+    """"cpu (onnxruntime CPU, 1 thread)": the device and, when the scorer says, its backend."""
+    label = getattr(scorer, "backend_label", "")
+    return f"{scorer.device} ({label})" if label else str(scorer.device)
 
 
 def result_time_s(result: FrameResult) -> float:
@@ -228,6 +236,8 @@ class ScoringWorker:
                 dropped=inp_dropped + self._skipped,
                 last_latency_ms=self._last_latency_ms,
                 device=str(self.scorer.device),
+                backend=str(getattr(self.scorer, "backend_label", "")),
+                backend_note=str(getattr(self.scorer, "backend_note", "")),
                 busy=min(1.0, busy_ns / span_ns),
                 errors=self._errors,
                 batches=self._batches,
@@ -296,7 +306,7 @@ class ScoringWorker:
         if "device" in pending:
             try:
                 self.scorer.set_device(pending["device"])
-                self._emit(WorkerEventKind.DEVICE_CHANGED, str(self.scorer.device))
+                self._emit(WorkerEventKind.DEVICE_CHANGED, _where(self.scorer))
             except Exception as exc:
                 self._error(exc)
         if "model" in pending:
@@ -369,7 +379,10 @@ class ScoringWorker:
             import torch
 
             torch.set_num_threads(int(self.threads))  # OpenMP: affects this thread only
-        self._emit(WorkerEventKind.STARTED, f"{self.mode} on {self.scorer.device}")
+            set_threads = getattr(self.scorer, "set_threads", None)
+            if set_threads is not None:  # a graph backend's own thread pool
+                set_threads(int(self.threads))
+        self._emit(WorkerEventKind.STARTED, f"{self.mode} on {_where(self.scorer)}")
         closed_reported = False
         try:
             while not self._stop.is_set():

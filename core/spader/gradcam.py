@@ -19,7 +19,7 @@ from torch import nn
 from core.spader.regressor import GapLinearHead
 
 
-def _upsample(cam: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def upsample_cam(cam: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if cam.shape[-2:] == size:
         return cam
     return F.interpolate(cam[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
@@ -65,4 +65,4 @@ def gradcam(
     else:
         with torch.no_grad():
             y, cam = gradcam_fast(features, model.head)
-    return y, _upsample(cam, tuple(x.shape[-2:]))
+    return y, upsample_cam(cam, tuple(x.shape[-2:]))

@@ -108,6 +108,22 @@ def frame_noise(indices: Sequence[int], latent_dim: int, *, seed: int, m: int = 
     return out
 
 
+def reconstruct_with_noise(vae: nn.Module, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """M reconstructions (N, M, C, H, W) of x (N, C, H, W) from the standard-normal draws
+    eps (N, M, latent_dim), and the loss map sum_m |x_hat_m - x| (N, H, W).
+
+    No randomness inside: the noise is an input, so an exported graph of this function
+    (``core.runtime.graph``) gives the same samples as eager PyTorch."""
+    n, m = eps.shape[0], eps.shape[1]
+    mu, logvar = vae.encode(x)
+    std = torch.exp(0.5 * logvar)
+    z = (mu[:, None] + eps * std[:, None]).reshape(n * m, mu.shape[1])
+    out = vae.decode(z)
+    recons = out.reshape(n, m, out.shape[1], out.shape[2], out.shape[3])
+    loss = (recons - x[:, None]).abs().sum(dim=1).mean(dim=1)  # sum over M, mean over channels
+    return recons, loss
+
+
 def reconstruct(
     vae: nn.Module, x: torch.Tensor, indices: Sequence[int], *, seed: int, m: int = M_SAMPLES
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,15 +134,8 @@ def reconstruct(
     if len(indices) != len(x):
         raise ValueError("one frame index per image is needed")
     with torch.no_grad():
-        n = x.shape[0]
-        mu, logvar = vae.encode(x)
-        std = torch.exp(0.5 * logvar)
-        eps = frame_noise(indices, mu.shape[1], seed=seed, m=m).to(device=mu.device, dtype=mu.dtype)
-        z = (mu[:, None] + eps * std[:, None]).reshape(n * m, mu.shape[1])
-        out = vae.decode(z)
-        recons = out.view(n, m, *out.shape[1:])
-        loss = (recons - x[:, None]).abs().sum(dim=1).mean(dim=1)  # sum over M, mean over channels
-    return recons, loss
+        eps = frame_noise(indices, vae.config.latent_dim, seed=seed, m=m).to(device=x.device, dtype=x.dtype)
+        return reconstruct_with_noise(vae, x, eps)
 
 
 def uses_fast_gradcam(regressor: nn.Module, gradcam_method: str = "auto") -> bool:
@@ -146,14 +155,27 @@ def score_inputs(
 ) -> ScoreBatch:
     """THE scoring function: model inputs x (N, C, H, W) in [0, 1] -> every scorer and map.
 
-    VAE samples seeded per frame (``reconstruct``), then the regressor and Grad-CAM on x
-    and all N*M reconstructions together (``score_reconstructions``). The app, `spader
-    score`, `spader evaluate`, training's threshold, the experiments and the benchmark all
-    score through this function (``score_dataset`` shares one set of reconstructions
-    between several regressors; it calls the same two steps)."""
+    VAE samples seeded per frame (``frame_noise``), then ``score_with_noise``: the
+    reconstructions, and the regressor and Grad-CAM on x and all N*M reconstructions
+    together. The app, `spader score`, `spader evaluate`, training's threshold, the
+    experiments and the benchmark all score through this function or through the exported
+    graph of ``score_with_noise`` (``core.runtime.graph``), which takes the same noise;
+    ``score_dataset`` shares one set of reconstructions between several regressors."""
+    if m < 1:
+        raise ValueError(f"M (VAE samples per frame) must be at least 1, got {m}")
+    if len(indices) != len(x):
+        raise ValueError("one frame index per image is needed")
+    eps = frame_noise(indices, vae.config.latent_dim, seed=seed, m=m).to(device=x.device, dtype=x.dtype)
+    return score_with_noise(vae, regressor, x, eps, gradcam_method=gradcam_method)
+
+
+def score_with_noise(
+    vae: nn.Module, regressor: nn.Module, x: torch.Tensor, eps: torch.Tensor, *, gradcam_method: str = "auto"
+) -> ScoreBatch:
+    """Every scorer and map of x (N, C, H, W) from the VAE noise eps (N, M, latent_dim)."""
     fast = uses_fast_gradcam(regressor, gradcam_method)
     with torch.inference_mode() if fast else torch.no_grad():
-        recons, loss = reconstruct(vae, x, indices, seed=seed, m=m)
+        recons, loss = reconstruct_with_noise(vae, x, eps)
         if fast:
             return score_reconstructions(regressor, x, recons, loss, gradcam_method=gradcam_method)
     return score_reconstructions(regressor, x, recons, loss, gradcam_method=gradcam_method)

@@ -74,9 +74,14 @@ class VAE(nn.Module):
         rev = list(reversed(c.widths))
         for i, w in enumerate(rev):
             out = rev[i + 1] if i + 1 < len(rev) else max(rev[-1] // 2, 8)
-            dec.append(_UpBlock(w, out, sizes[-(i + 2)], c.convs_per_level - 1))
+            dec.append(UpBlock(w, out, sizes[-(i + 2)], c.convs_per_level - 1))
         self.decoder = nn.Sequential(*dec)
         self.to_image = nn.Conv2d(dec[-1].out_channels, c.in_channels, 3, padding=1)
+
+    @property
+    def feature_sizes(self) -> list[int]:
+        """Spatial size of the input and after each encoder level (the decoder mirrors them)."""
+        return list(self._sizes)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x).flatten(1)
@@ -107,7 +112,11 @@ class VAE(nn.Module):
         return out.view(n, m, *out.shape[1:])
 
 
-class _UpBlock(nn.Module):
+class UpBlock(nn.Module):
+    """Nearest upsampling to ``size``, then a 3x3 conv (+ ``extra_convs`` more), LeakyReLU.
+    The exported scoring graph computes the exact-2x case as one transposed convolution
+    (``core.runtime.graph``)."""
+
     def __init__(self, cin: int, cout: int, size: int, extra_convs: int = 0) -> None:
         super().__init__()
         self.size = size
