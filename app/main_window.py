@@ -791,9 +791,9 @@ class MainWindow(QMainWindow):
         L["latency"].setText("latency –" if lat is None else f"latency {lat:4.0f} ms")
         if st["device"] == "-":
             L["device"].setText("no scoring")
-        else:  # "CPU · onnxruntime": where the networks run, and on what
+        else:  # "CPU · ONNX": where the networks run, and on what (the tooltip says more)
             backend = str(st.get("backend") or "")
-            engine = backend.split(" ")[0] if backend else ""
+            engine = {"onnxruntime": "ONNX", "OpenVINO": "OpenVINO", "PyTorch": "PyTorch"}.get(backend.split(" ")[0], "")
             L["device"].setText(str(st["device"]).upper() + (f" · {engine}" if engine else ""))
             note = str(st.get("backend_note") or "")
             L["device"].setToolTip(f"where the networks run: {backend or st['device']}" + (f"\n{note}" if note else ""))

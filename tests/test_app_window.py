@@ -260,7 +260,7 @@ def test_status_bar_and_benchmark_counters(make_window, qtbot, small_session):
     assert win.status_labels["display"].text().startswith("display")
     assert "tiny-test" in win.status_labels["model"].text()
     # where the networks run, and on what: the exported graph on onnxruntime
-    assert win.status_labels["device"].text() == "CPU · onnxruntime"
+    assert win.status_labels["device"].text() == "CPU · ONNX"
     assert "onnxruntime CPU" in win.status_labels["device"].toolTip()
     assert report["backend"].startswith("onnxruntime CPU") and not report["backend_note"]
 
