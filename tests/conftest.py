@@ -9,9 +9,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if "SPADER_CACHE_DIR" not in os.environ:  # exported scoring graphs: never the user's own cache
+    import atexit
+    import shutil
     import tempfile
 
     os.environ["SPADER_CACHE_DIR"] = tempfile.mkdtemp(prefix="spader-test-graphs-")
+    atexit.register(shutil.rmtree, os.environ["SPADER_CACHE_DIR"], True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SPADER_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
