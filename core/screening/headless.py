@@ -1,0 +1,163 @@
+"""A screening run without the window (`spader screening run`): the protocol on a
+recording, attempts starting at given stream times, through the same scoring path,
+verdict tracker and attempt judge as the window; it writes the same screening folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from core.errors import SpaderError
+from core.screening.audit import AuditLog
+from core.screening.protocol import Protocol, Task, load_protocol
+from core.screening.record import EventsLog, ResultsLog
+from core.screening.run import Phase, Screening
+from core.screening.store import ScreeningFolder, file_sha256
+
+
+@dataclass
+class TaskModel:
+    task_id: str
+    path: Path
+    model: Any  # SpaderModel
+    sha256: str
+
+
+def task_models(protocol: Protocol) -> dict[str, TaskModel]:
+    """Each task's model, loaded and hashed; a missing or damaged one is a clear error."""
+    from core.assets import default_model_path
+    from core.spader.checkpoint import load_model
+
+    out: dict[str, TaskModel] = {}
+    for t in protocol.tasks:
+        path = default_model_path() if t.model == "bundled" else protocol.resolve(t.model)
+        if not path.is_file():
+            raise SpaderError(f"protocol {protocol.name!r}, task {t.id!r}: model file not found: {path}")
+        out[t.id] = TaskModel(t.id, path, load_model(path), file_sha256(path))
+    return out
+
+
+def screening_header(protocol: Protocol, models: dict[str, TaskModel], *, subject_id: str, operator: str | None,
+                     site: str | None, note: str | None, source: str, thresholds: dict[str, tuple[float, str]]) -> dict[str, Any]:
+    from capture.session.format import app_version
+
+    return {
+        "subject_id": subject_id, "operator": operator or None, "site": site or None, "note": note or "",
+        "protocol": {**protocol.to_dict(), "path": str(protocol.path) if protocol.path else None,
+                     "sha256": file_sha256(protocol.path) if protocol.path else None},
+        "models": {tid: {"name": m.model.name, "path": str(m.path), "sha256": m.sha256,
+                         "threshold": thresholds[tid][0], "threshold_source": thresholds[tid][1]}
+                   for tid, m in models.items()},
+        "source": source, "app_version": app_version(),
+        "disclaimer": "Research software, not a medical device: a screening aid, not a diagnosis.",
+    }
+
+
+def run_on_recording(
+    recording: str | os.PathLike[str],
+    subject_id: str,
+    starts: Sequence[float],
+    data_dir: str | os.PathLike[str],
+    *,
+    protocol_path: str | os.PathLike[str] | None = None,
+    operator: str | None = None,
+    site: str | None = None,
+    note: str | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> ScreeningFolder:
+    """Run the protocol on ``recording``; attempt k starts at the first frame at or after
+    ``starts[k]`` seconds (stream time) once the screening can start one."""
+    from capture.session import SessionMeta, SessionWriter
+    from capture.sources import open_source
+    from capture.sources.base import EndOfStream
+    from core.runtime.rescore import resolve_verdict_settings
+    from core.runtime.scorer import FrameScorer
+    from core.runtime.verdict import VerdictTracker
+
+    protocol = load_protocol(protocol_path)
+    models = task_models(protocol)
+    vsettings = {tid: resolve_verdict_settings(m.model, None) for tid, m in models.items()}
+    thresholds = {tid: (vs.threshold, src) for tid, (vs, src) in vsettings.items()}
+    source = open_source(os.fspath(recording), speed=None, loop=False)
+    source.open()
+    info = source.info
+    header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
+                              source=f"{info.sensor}, {info.depth_mode or '?'}, {info.fps or '?'} fps (replayed {Path(recording).name})",
+                              thresholds=thresholds)
+    folder = ScreeningFolder.create(data_dir, header)
+    audit = AuditLog(data_dir)
+    actor = operator or None
+    audit.append("screening_created", {"screening": folder.path.name, "subject_id": header["subject_id"],
+                                       "protocol": protocol.name, "protocol_version": protocol.version}, actor)
+    writer = SessionWriter.create(folder.session_path, SessionMeta.from_stream(info, subject_id=header["subject_id"],
+                                                                               operator=operator))
+    results, events = ResultsLog(folder.session_path), EventsLog(folder.session_path)
+    screening = Screening(protocol)
+
+    emitted = [0]
+
+    def emit(_: Any = None) -> None:
+        """Record every event the screening made since the last call (an action may make two)."""
+        for e in screening.events[emitted[0]:]:
+            events.write(e)
+            audit.append(e["event"], {"screening": folder.path.name, **{k: v for k, v in e.items() if k != "event"}},
+                         actor)
+            if on_event is not None:
+                on_event(e)
+        emitted[0] = len(screening.events)
+
+    task: Task = screening.task
+    scorer = FrameScorer(models[task.id].model, device="cpu")
+    tracker = VerdictTracker(vsettings[task.id][0])
+    pending = [float(s) for s in starts]
+    t0: int | None = None
+    t_s = 0.0
+    fps = float(info.fps or 30.0)
+    try:
+        while True:
+            try:
+                frame = source.read()
+            except (EOFError, EndOfStream):
+                break
+            if frame is None:
+                continue
+            writer.append(frame)
+            if t0 is None:
+                t0 = frame.device_ts_us
+            t_s = (frame.device_ts_us - t0) / 1e6 if frame.device_ts_us is not None and t0 is not None else frame.index / fps
+            if screening.phase is not Phase.DONE and screening.task.id != task.id:
+                task = screening.task
+                scorer.set_model(models[task.id].model)
+                tracker = VerdictTracker(vsettings[task.id][0])
+            (r,) = scorer.score_frames([frame])
+            st = tracker.update(t_s, r.score)
+            r.verdict = st
+            thr = tracker.settings.threshold
+            results.write(r, t_s, thr)
+            can_start = screening.phase is Phase.INSTRUCTION or screening.can_retry()
+            if pending and can_start and t_s >= pending[0] - 1e-9:
+                pending.pop(0)
+                emit(screening.begin_attempt(t_s))
+            end = screening.feed(t_s, r.has_hand, st.smoothed, thr)
+            if end is not None:
+                emit(end)
+                if not screening.can_retry() or not pending:
+                    emit(screening.next_task(t_s))
+        emit(screening.interrupt(t_s, "the recording ended"))
+        while screening.phase is not Phase.DONE:
+            emit(screening.next_task(t_s))
+    except BaseException:
+        # a failure or Ctrl-C: everything written stays, the folder lists as interrupted
+        emit(screening.interrupt(t_s, "the run stopped"))
+        raise
+    finally:
+        writer.close()
+        results.close()
+        events.close()
+        source.close()
+    summary = screening.summary()
+    folder.finish(summary)
+    return folder

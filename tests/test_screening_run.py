@@ -1,0 +1,80 @@
+"""`spader screening run` on the bundled demo: a scripted subject whose first attempt
+fails and whose second succeeds; the screening folder holds the session, every frame's
+result and the events; the list and the audit trail agree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.assets import DEMO_SESSION
+from core.cli.main import main
+from core.screening.audit import verify
+from core.screening.record import read_events, read_results
+from core.screening.store import LOCK, ScreeningFolder, list_screenings
+
+
+@pytest.mark.slow
+def test_the_demo_screening_fails_then_succeeds_and_everything_is_recorded(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    rc = main(["screening", "run", str(DEMO_SESSION), "--subject", "P-0001", "--starts", "7.5", "17.5",
+               "--data", str(data), "--operator", "op-3", "--site", "bench"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "attempt 1 at 17.5 s: not imitated within 10 s" in out
+    assert "overall: all imitated (Screening aid, not a diagnosis.)" in out
+    (listed,) = list_screenings(data)
+    assert listed.subject_id == "P-0001" and listed.status == "complete" and listed.overall == "all imitated"
+    assert "P-0001" not in listed.path.name  # the folder name never carries the pseudonym
+    folder = ScreeningFolder(listed.path)
+    h = folder.header()
+    assert h["operator"] == "op-3" and h["site"] == "bench" and h["protocol"]["name"] == "YFPIT pigeon (bundled)"
+    assert len(h["models"]["pigeon"]["sha256"]) == 64 and h["models"]["pigeon"]["threshold_source"] == "model"
+    res = folder.results()
+    (task,) = res["tasks"]
+    assert [a["outcome"] for a in task["attempts"]] == ["not_imitated", "imitated"]
+    a1, a2 = task["attempts"]
+    assert a1["start_t"] == pytest.approx(7.5, abs=0.1) and a1["end_t"] == pytest.approx(17.5, abs=0.1)
+    assert 17.5 <= a2["start_t"] <= 17.7 and a2["end_t"] < 21.0  # the pigeon is shown from 17.6 s
+    # the session: every frame, every frame's result, the events
+    frames = sorted((folder.session_path / "frames").glob("*.png"))
+    rows = read_results(folder.session_path)
+    assert len(frames) == len(rows) == 210
+    assert {r["verdict"] for r in rows} >= {"NORMAL", "ANOMALY"} and all(r["threshold"] for r in rows)
+    events = [e["event"] for e in read_events(folder.session_path)]
+    assert events == ["attempt_started", "attempt_ended", "attempt_started", "attempt_ended", "task_left",
+                      "screening_finished"]
+    report = verify(data)
+    assert report.ok and report.entries == 1 + len(events)  # created, then every event
+    assert main(["screening", "list", "--data", str(data), "--subject", "P-0001"]) == 0
+    assert "all imitated" in capsys.readouterr().out
+
+
+def test_bad_input_to_a_screening_run_is_a_message(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    assert main(["screening", "run", str(DEMO_SESSION), "--subject", "Jane Doe 1950-02-03", "--starts", "1",
+                 "--data", str(data)]) == 2
+    assert "pseudonym" in capsys.readouterr().err
+    proto = json.loads((Path(__file__).parents[1] / "assets" / "protocols" / "pigeon.json").read_text())
+    proto["tasks"][0]["model"] = "missing.safetensors"
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps(proto))
+    assert main(["screening", "run", str(DEMO_SESSION), "--subject", "P-2", "--starts", "1", "--data", str(data),
+                 "--protocol", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "model file not found" in err and "missing.safetensors" in err
+    assert not list_screenings(data)  # nothing half-made
+
+
+def test_a_screening_whose_process_died_is_listed_as_interrupted(tmp_path: Path) -> None:
+    folder = ScreeningFolder.create(tmp_path, {"subject_id": "P-7", "protocol": {"tasks": [{"id": "pigeon"}]}})
+    assert folder.status() == "running"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (folder.path / LOCK).write_text(str(dead.pid))
+    (listed,) = list_screenings(tmp_path)
+    assert listed.status == "interrupted" and listed.overall == "—" and listed.tasks == ["pigeon"]
