@@ -52,6 +52,23 @@ def test_the_demo_screening_fails_then_succeeds_and_everything_is_recorded(tmp_p
     assert report.ok and report.entries == 1 + len(events)  # created, then every event
     assert main(["screening", "list", "--data", str(data), "--subject", "P-0001"]) == 0
     assert "all imitated" in capsys.readouterr().out
+    assert (folder.path / "attempts.csv").read_text().splitlines()[1].startswith("pigeon,pass,1,7.5,17.5,not_imitated")
+    # the report: made from the folder alone, the same file again, and it says what matters
+    pdf = tmp_path / "report.pdf"
+    assert main(["screening", "report", str(folder.path), "--out", str(pdf), "--operator", "op-3"]) == 0
+    again = tmp_path / "again.pdf"
+    assert main(["screening", "report", str(folder.path), "--out", str(again)]) == 0
+    assert pdf.read_bytes() == again.read_bytes()
+    from pypdf import PdfReader
+
+    pages = PdfReader(str(pdf)).pages
+    text = " ".join(" ".join(pg.extract_text().split()) for pg in pages)
+    for needle in ("P-0001", "op-3", "bench", "YFPIT pigeon (bundled), version 1.0", h["models"]["pigeon"]["sha256"],
+                   "not imitated within 10 s", "imitated in", "Result: all imitated", "not a diagnosis",
+                   f"page 1 of {len(pages)}", "attempt 1: not imitated", "anomaly", "normal"):
+        assert needle in text, needle
+    entries = [json.loads(line) for line in (data / "audit.jsonl").read_text().splitlines()]
+    assert entries[-2]["event"] == "report_exported" and entries[-2]["actor"] == "op-3" and verify(data).ok
 
 
 def test_bad_input_to_a_screening_run_is_a_message(tmp_path: Path, capsys) -> None:

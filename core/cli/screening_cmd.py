@@ -1,4 +1,4 @@
-"""run a screening on a recording without the window, or list the screenings"""
+"""run a screening on a recording without the window, list the screenings, or make a report"""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--operator", help="the operator's pseudonym")
     r.add_argument("--site", help="where the screening took place")
     r.add_argument("--note", help="a note kept with the screening")
+    rp = sub.add_parser("report", help="the PDF report of a screening, made from its folder alone")
+    rp.add_argument("screening", help="the screening's folder (see `spader screening list`)")
+    rp.add_argument("--out", required=True, help="the PDF to write")
+    rp.add_argument("--operator", help="who exported it (recorded in the audit trail)")
+    rp.add_argument("--data", help="the data folder whose audit trail records the export (default: the "
+                    "screening's parent folder)")
     ls = sub.add_parser("list", help="every screening in the data folder: subject, date, tasks, result, status")
     ls.add_argument("--data", help="the screenings data folder")
     ls.add_argument("--subject", help="only this subject's screenings")
@@ -28,6 +34,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.screening.paths import default_data_dir
 
+    if args.action == "report":
+        from pathlib import Path
+
+        from core.screening.audit import AuditLog
+        from core.screening.report import build_report
+        from core.screening.store import ScreeningFolder
+
+        folder = ScreeningFolder(args.screening)
+        header = folder.header()  # a clear error when it is not a screening folder
+        out = build_report(folder, args.out)
+        AuditLog(args.data or Path(args.screening).resolve().parent).append(
+            "report_exported", {"screening": header.get("id"), "file": str(Path(out).resolve())}, args.operator)
+        print(f"wrote {out}")
+        return 0
     data = args.data or default_data_dir()
     if args.action == "list":
         from core.screening.store import list_screenings

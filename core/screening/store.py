@@ -27,6 +27,7 @@ FORMAT = "spader-screening"
 FORMAT_VERSION = 1
 HEADER = "screening.json"
 RESULTS = "results.json"
+ATTEMPTS = "attempts.csv"
 LOCK = "screening.lock"
 SESSION = "session"
 
@@ -44,6 +45,31 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+ATTEMPT_COLUMNS = ("task_id", "task_result", "attempt", "start_t", "end_t", "outcome", "reached_s", "invalid_reason", "note")
+
+
+def _write_attempts_csv(path: Path, summary: dict[str, Any]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ATTEMPT_COLUMNS)
+    for t in summary.get("tasks", []):
+        for a in t.get("attempts", []):
+            w.writerow([t["task_id"], t["result"], a["number"], a["start_t"], "" if a.get("end_t") is None else a["end_t"],
+                        a.get("outcome") or "", "" if a.get("reached_s") is None else a["reached_s"],
+                        a.get("invalid_reason", ""), a.get("note", "")])
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, buf.getvalue().encode("utf-8"))
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -128,8 +154,9 @@ class ScreeningFolder:
         return "running" if pid == os.getpid() or _pid_alive(pid) else "interrupted"
 
     def finish(self, summary: dict[str, Any]) -> None:
-        """Write results.json, mark the header complete, release the lock."""
+        """Write results.json and attempts.csv, mark the header complete, release the lock."""
         _write_json_atomic(self.path / RESULTS, summary)
+        _write_attempts_csv(self.path / ATTEMPTS, summary)
         h = self.header()
         h["status"] = "complete"
         h["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
