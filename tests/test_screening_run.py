@@ -95,3 +95,46 @@ def test_a_screening_whose_process_died_is_listed_as_interrupted(tmp_path: Path)
     (folder.path / LOCK).write_text(str(dead.pid))
     (listed,) = list_screenings(tmp_path)
     assert listed.status == "interrupted" and listed.overall == "—" and listed.tasks == ["pigeon"]
+
+
+@pytest.mark.slow
+def test_sigkill_during_an_attempt_leaves_an_interrupted_screening_missing_at_most_one_second(tmp_path: Path) -> None:
+    """Five kills at different moments of an attempt: each screening is listed as
+    interrupted; its frames, their results and the attempt's start are all on disk."""
+    import os
+    import signal
+    import time
+
+    from capture.session import SessionReader
+
+    data = tmp_path / "data"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    figures = []
+    for k in range(5):
+        child = subprocess.Popen([sys.executable, "-m", "core.cli.main", "screening", "run", str(DEMO_SESSION),
+                                  "--subject", f"P-{k}", "--starts", "2", "--data", str(data)],
+                                 cwd=str(Path(__file__).parents[1]), env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        started = None
+        while time.monotonic() < deadline and started is None:
+            for ev in data.glob("*/session/events.jsonl"):
+                if f'"P-{k}"' in (ev.parents[1] / "screening.json").read_text() and "attempt_started" in ev.read_text():
+                    started = ev
+            time.sleep(0.02)
+        assert started is not None, "the attempt never started"
+        time.sleep(0.15 * k)  # a different moment of the attempt each time
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        folder = ScreeningFolder(started.parents[1])
+        assert folder.status() == "interrupted" and folder.results() is None
+        frames = len(SessionReader(folder.session_path))
+        rows = read_results(folder.session_path)
+        missing = frames - len(rows)
+        figures.append((frames, len(rows)))
+        assert 0 <= missing <= 10, (frames, len(rows))  # 10 frames = 1 s of the 10 fps demo
+        events = [e["event"] for e in read_events(folder.session_path)]
+        assert events[0] == "attempt_started"
+    listed = {s.subject_id: s.status for s in list_screenings(data)}
+    assert listed == {f"P-{k}": "interrupted" for k in range(5)}, figures
+    print("frames, results per kill:", figures)
