@@ -13,8 +13,8 @@ from typing import Any, Callable, Sequence
 from core.errors import SpaderError
 from core.screening.audit import AuditLog
 from core.screening.protocol import Protocol, Task, load_protocol
-from core.screening.record import EventsLog, ResultsLog
-from core.screening.run import Phase, Screening
+from core.screening.run import Phase
+from core.screening.session import ScreeningSession
 from core.screening.store import ScreeningFolder, file_sha256
 
 
@@ -89,32 +89,17 @@ def run_on_recording(
                               thresholds=thresholds)
     folder = ScreeningFolder.create(data_dir, header)
     audit = AuditLog(data_dir)
-    actor = operator or None
     audit.append("screening_created", {"screening": folder.path.name, "subject_id": header["subject_id"],
-                                       "protocol": protocol.name, "protocol_version": protocol.version}, actor)
+                                       "protocol": protocol.name, "protocol_version": protocol.version}, operator)
     writer = SessionWriter.create(folder.session_path, SessionMeta.from_stream(info, subject_id=header["subject_id"],
                                                                                operator=operator))
-    results, events = ResultsLog(folder.session_path), EventsLog(folder.session_path)
-    screening = Screening(protocol)
-
-    emitted = [0]
-
-    def emit(_: Any = None) -> None:
-        """Record every event the screening made since the last call (an action may make two)."""
-        for e in screening.events[emitted[0]:]:
-            events.write(e)
-            audit.append(e["event"], {"screening": folder.path.name, **{k: v for k, v in e.items() if k != "event"}},
-                         actor)
-            if on_event is not None:
-                on_event(e)
-        emitted[0] = len(screening.events)
-
-    task: Task = screening.task
+    run = ScreeningSession(folder, protocol, audit, operator, on_event)
+    run.open_logs()
+    task: Task = run.screening.task
     scorer = FrameScorer(models[task.id].model, device="cpu")
     tracker = VerdictTracker(vsettings[task.id][0])
     pending = [float(s) for s in starts]
     t0: int | None = None
-    t_s = 0.0
     fps = float(info.fps or 30.0)
     try:
         while True:
@@ -128,36 +113,27 @@ def run_on_recording(
             if t0 is None:
                 t0 = frame.device_ts_us
             t_s = (frame.device_ts_us - t0) / 1e6 if frame.device_ts_us is not None and t0 is not None else frame.index / fps
-            if screening.phase is not Phase.DONE and screening.task.id != task.id:
-                task = screening.task
+            sc = run.screening
+            if sc.phase is not Phase.DONE and sc.task.id != task.id:
+                task = sc.task
                 scorer.set_model(models[task.id].model)
                 tracker = VerdictTracker(vsettings[task.id][0])
             (r,) = scorer.score_frames([frame])
-            st = tracker.update(t_s, r.score)
-            r.verdict = st
-            thr = tracker.settings.threshold
-            results.write(r, t_s, thr)
-            can_start = screening.phase is Phase.INSTRUCTION or screening.can_retry()
-            if pending and can_start and t_s >= pending[0] - 1e-9:
+            r.verdict = tracker.update(t_s, r.score)
+            if pending and (sc.phase is Phase.INSTRUCTION or sc.can_retry()) and t_s >= pending[0] - 1e-9:
                 pending.pop(0)
-                emit(screening.begin_attempt(t_s))
-            end = screening.feed(t_s, r.has_hand, st.smoothed, thr)
-            if end is not None:
-                emit(end)
-                if not screening.can_retry() or not pending:
-                    emit(screening.next_task(t_s))
-        emit(screening.interrupt(t_s, "the recording ended"))
-        while screening.phase is not Phase.DONE:
-            emit(screening.next_task(t_s))
+                run.last_t = t_s
+                run.begin_attempt(t_s)
+            ended = [e for e in run.on_result(r, t_s, tracker.settings.threshold) if e["event"] == "attempt_ended"]
+            if ended and (not sc.can_retry() or not pending):
+                run.next_task(t_s)
     except BaseException:
         # a failure or Ctrl-C: everything written stays, the folder lists as interrupted
-        emit(screening.interrupt(t_s, "the run stopped"))
+        run.interrupt("the run stopped")
+        run.close(finished=False)
         raise
     finally:
         writer.close()
-        results.close()
-        events.close()
         source.close()
-    summary = screening.summary()
-    folder.finish(summary)
+    run.close(finished=True)
     return folder

@@ -116,7 +116,8 @@ class Screening:
         return overall_result(self.results())
 
     # -- actions ------------------------------------------------------------------------------
-    def _event(self, name: str, t: float, **fields: Any) -> dict[str, Any]:
+    def add_event(self, name: str, t: float, **fields: Any) -> dict[str, Any]:
+        """Record an event (the actions below call it; notes and changes come from outside)."""
         e = {"event": name, "t": None if t is None else round(float(t), 4), "task_id": self.task.id, **fields}
         self.events.append(e)
         return e
@@ -133,7 +134,7 @@ class Screening:
         self._judge = AttemptJudge(self.task, number, t)
         self.attempts[self.task.id].append(self._judge.attempt)
         self.phase = Phase.RUNNING
-        return self._event("attempt_started", t, attempt=number, time_limit_s=self.task.time_limit_s,
+        return self.add_event("attempt_started", t, attempt=number, time_limit_s=self.task.time_limit_s,
                            hold_s=self.task.hold_s)
 
     def feed(self, t: float, has_hand: bool, smoothed: float | None, threshold: float) -> dict[str, Any] | None:
@@ -154,7 +155,7 @@ class Screening:
     def _end(self, a: Attempt) -> dict[str, Any]:
         self.phase = Phase.OUTCOME
         self._judge = None
-        return self._event("attempt_ended", a.end_t, attempt=a.number, outcome=a.outcome.value,
+        return self.add_event("attempt_ended", a.end_t, attempt=a.number, outcome=a.outcome.value,
                            reached_s=a.reached_s, text=a.describe(self.task.time_limit_s), note=a.note)
 
     def mark_invalid(self, t: float, reason: str, *, task_level: bool = False) -> dict[str, Any]:
@@ -166,25 +167,25 @@ class Screening:
             raise ScreeningError("end the attempt first")
         if task_level:
             self.invalid[self.task.id] = reason
-            return self._event("task_invalidated", t, reason=reason)
+            return self.add_event("task_invalidated", t, reason=reason)
         a = self.last_attempt
         if a is None or self.phase is not Phase.OUTCOME:
             raise ScreeningError("no attempt to mark invalid")
         a.outcome, a.invalid_reason = Outcome.INVALID, reason
-        return self._event("attempt_invalidated", t, attempt=a.number, reason=reason)
+        return self.add_event("attempt_invalidated", t, attempt=a.number, reason=reason)
 
     def next_task(self, t: float) -> dict[str, Any]:
         if self.phase is Phase.RUNNING:
             raise ScreeningError("end the attempt first")
         if self.phase is Phase.DONE:
             raise ScreeningError("the screening is finished")
-        e = self._event("task_left", t, result=task_result(self.task, self.attempts[self.task.id],
+        e = self.add_event("task_left", t, result=task_result(self.task, self.attempts[self.task.id],
                                                             self.invalid.get(self.task.id, "")).result)
         self.task_index += 1
         if self.task_index >= len(self.protocol.tasks):
             self.task_index = len(self.protocol.tasks) - 1
             self.phase = Phase.DONE
-            self._event("screening_finished", t, overall=self.overall())
+            self.add_event("screening_finished", t, overall=self.overall())
         else:
             self.phase = Phase.INSTRUCTION
         return e

@@ -1,0 +1,129 @@
+"""A screening being run, live or headless: the state machine, its folder, the results and
+events logs of its session, and the audit trail, kept in step under one lock.
+
+The window's controller and `spader screening run` both drive this class; it is what
+decides and records every outcome (the window only shows them). ``on_result`` is called
+for every scored frame, in stream order (on the scoring worker's thread, live); the
+actions (``begin_attempt``, ``next_task``, ``mark_invalid``, ``interrupt``) come from the
+operator or the script. Every event goes to ``events.jsonl`` and the audit trail before
+the call returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from core.screening.audit import AuditLog
+from core.screening.protocol import Protocol
+from core.screening.record import EventsLog, ResultsLog
+from core.screening.run import Phase, Screening
+from core.screening.store import ScreeningFolder
+
+
+class ScreeningSession:
+    def __init__(self, folder: ScreeningFolder, protocol: Protocol, audit: AuditLog, actor: str | None = None,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.folder = folder
+        self.protocol = protocol
+        self.screening = Screening(protocol)
+        self.audit = audit
+        self.actor = actor
+        self.on_event = on_event
+        self._lock = threading.RLock()
+        self._results: ResultsLog | None = None
+        self._events: EventsLog | None = None
+        self._emitted = 0
+        self.last_t: float | None = None  # stream time of the newest frame seen
+        self.closed = False
+
+    def open_logs(self) -> None:
+        """Start results.csv and events.jsonl in the session folder (created by its writer)."""
+        with self._lock:
+            self._results = ResultsLog(self.folder.session_path)
+            self._events = EventsLog(self.folder.session_path)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def phase(self) -> Phase:
+        return self.screening.phase
+
+    def _emit(self) -> list[dict[str, Any]]:
+        new = self.screening.events[self._emitted:]
+        self._emitted = len(self.screening.events)
+        for e in new:
+            if self._events is not None:
+                self._events.write(e)
+            self.audit.append(e["event"], {"screening": self.folder.path.name,
+                                           **{k: v for k, v in e.items() if k != "event"}}, self.actor)
+            if self.on_event is not None:
+                self.on_event(e)
+        return new
+
+    def _t(self, t: float | None = None) -> float:
+        """The time an action happens at: the given one, else the newest frame's."""
+        return float(t) if t is not None else (self.last_t if self.last_t is not None else 0.0)
+
+    # -- frames -------------------------------------------------------------------------------
+    def on_result(self, result: Any, t_s: float, threshold: float) -> list[dict[str, Any]]:
+        """One scored frame (its ``verdict`` state set): recorded, and judged while an attempt runs."""
+        with self._lock:
+            if self.closed:
+                return []
+            self.last_t = float(t_s)
+            if self._results is not None:
+                self._results.write(result, t_s, threshold)
+            st = getattr(result, "verdict", None)
+            self.screening.feed(t_s, bool(result.has_hand), None if st is None else st.smoothed, threshold)
+            return self._emit()
+
+    # -- actions ------------------------------------------------------------------------------
+    def begin_attempt(self, t: float | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self.screening.begin_attempt(self._t(t))
+            return self._emit()
+
+    def next_task(self, t: float | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self.screening.next_task(self._t(t))
+            return self._emit()
+
+    def mark_invalid(self, reason: str, *, task_level: bool = False) -> list[dict[str, Any]]:
+        with self._lock:
+            self.screening.mark_invalid(self._t(), reason, task_level=task_level)
+            return self._emit()
+
+    def interrupt(self, why: str) -> list[dict[str, Any]]:
+        with self._lock:
+            self.screening.interrupt(self._t(), why)
+            return self._emit()
+
+    def note(self, text: str) -> list[dict[str, Any]]:
+        with self._lock:
+            self.screening.add_event("note", self._t(), text=" ".join(str(text).split()))
+            return self._emit()
+
+    def record_change(self, event: str, **fields: Any) -> list[dict[str, Any]]:
+        """A threshold or model change during the screening (old, new, who, why)."""
+        with self._lock:
+            self.screening.add_event(event, self._t(), **fields)
+            return self._emit()
+
+    def close(self, *, finished: bool) -> dict[str, Any]:
+        """Stop recording results; when ``finished``, any running attempt is interrupted, the
+        remaining tasks are closed and results.json is written (else the folder stays
+        "interrupted")."""
+        with self._lock:
+            if not self.closed:
+                if finished:
+                    self.screening.interrupt(self._t(), "the screening was ended")
+                    while self.screening.phase is not Phase.DONE:
+                        self.screening.next_task(self._t())
+                self._emit()
+                self.closed = True
+                for log in (self._results, self._events):
+                    if log is not None:
+                        log.close()
+                if finished:
+                    self.folder.finish(self.screening.summary())
+            return self.screening.summary()
