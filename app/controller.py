@@ -94,6 +94,7 @@ class Controller(QObject):
     model_changed = Signal(str)
     scoring_unavailable = Signal(str)
     playing_changed = Signal(bool)
+    screening_changed = Signal(bool)  # a screening started (True) or ended (False)
 
     def __init__(
         self,
@@ -143,6 +144,7 @@ class Controller(QObject):
         self.last_frame: DepthFrame | None = None
         self._cursor: int | None = None
         self.last_result: Any = None
+        self.screening: Any = None  # core.screening.session.ScreeningSession while one runs
         self.latencies_ms: deque[float] = deque(maxlen=3000)
         if model is not None:
             self.set_model(model)
@@ -165,8 +167,66 @@ class Controller(QObject):
         return self.tracker.settings.threshold
 
     def set_threshold(self, threshold: float) -> None:
-        """Takes effect at the next scored frame (the verdict's hold times still apply)."""
+        """Takes effect at the next scored frame (the verdict's hold times still apply).
+        During a screening the change is an event of the screening and of the audit trail."""
+        old = self.tracker.settings.threshold
         self.tracker.set_threshold(float(threshold))
+        sc = self.screening
+        if sc is not None and not sc.closed and float(threshold) != old:
+            sc.record_change("threshold_changed", old=old, new=float(threshold), who=sc.actor)
+
+    # -- the screening test ----------------------------------------------------------------------
+    def start_screening(self, subject_id: str, *, operator: str | None = None, site: str | None = None,
+                        note: str | None = None, protocol_path: str | None = None,
+                        data_dir: str | os.PathLike[str] | None = None) -> Any:
+        """Start the protocol on the running source: its first task's model scores, every
+        frame is recorded into a new screening folder with its result, and the window drives
+        the attempts (``self.screening``, a core.screening.session.ScreeningSession)."""
+        from core.screening.audit import AuditLog
+        from core.screening.headless import screening_header, task_models
+        from core.screening.paths import default_data_dir
+        from core.screening.protocol import load_protocol
+        from core.screening.session import ScreeningSession
+        from core.screening.store import ScreeningFolder
+
+        if self.capture is None or self.source is None:
+            raise CaptureError("open a camera or a recording first")
+        if self.screening is not None and not self.screening.closed:
+            raise CaptureError("a screening is already running")
+        if self.recorder is not None:
+            raise CaptureError("stop the recording first: a screening records its own session")
+        subject_id = check_subject_id(subject_id)
+        protocol = load_protocol(protocol_path)
+        models = task_models(protocol)
+        first = protocol.tasks[0]
+        self.set_model(models[first.id].model)
+        thresholds = {tid: (float(m.model.threshold or 0.0), "model" if m.model.threshold is not None else "default")
+                      for tid, m in models.items()}
+        thresholds[first.id] = (self.threshold, "model" if self.threshold == models[first.id].model.threshold else "operator")
+        data = Path(data_dir) if data_dir is not None else default_data_dir()
+        header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
+                                  source=self.desc.label if self.desc else "", thresholds=thresholds)
+        folder = ScreeningFolder.create(data, header)
+        audit = AuditLog(data)
+        audit.append("screening_created", {"screening": folder.path.name, "subject_id": subject_id,
+                                           "protocol": protocol.name, "protocol_version": protocol.version}, operator)
+        self.start_recording(folder.session_path, subject_id, operator)
+        sess = ScreeningSession(folder, protocol, audit, (operator or "").strip() or None)
+        sess.open_logs()
+        self.screening = sess
+        self.screening_changed.emit(True)
+        return sess
+
+    def end_screening(self, finished: bool = True) -> Any:
+        """Close the running screening (``finished``: results written; else it stays
+        interrupted) and stop its recording; returns its folder."""
+        sc = self.screening
+        if sc is None:
+            return None
+        sc.close(finished=finished)
+        self.stop_recording()
+        self.screening_changed.emit(False)
+        return sc.folder
 
     def set_model(self, model: Any) -> None:
         """Score with ``model`` from now on. A model the scoring path cannot use (or a
@@ -249,6 +309,9 @@ class Controller(QObject):
         )
         with self._points_lock:
             self._points.append(p)
+        sc = self.screening
+        if sc is not None and not sc.closed and generation == self._generation:
+            sc.on_result(r, p.t_s, self.threshold, raw_time=True)
 
     # -- sources ---------------------------------------------------------------------------------
     def open(
@@ -307,7 +370,14 @@ class Controller(QObject):
         self._set_playing(True)
 
     def close_source(self, timeout: float = 5.0) -> None:
-        """Stop recording, capture and scoring of the current source (never raises)."""
+        """Stop recording, capture and scoring of the current source (never raises). A
+        screening still running is closed as interrupted: what it recorded stays."""
+        if self.screening is not None and not self.screening.closed:
+            try:
+                self.screening.interrupt("the source was closed")
+                self.end_screening(finished=False)
+            except Exception:
+                pass
         if self.recorder is not None:
             self.stop_recording()
         if self.input is not None:
@@ -481,6 +551,9 @@ class Controller(QObject):
                 self.event.emit("worker", wev.kind.value, wev.message)
 
     def _on_capture_event(self, cap: PlaybackThread, ev: CaptureEvent) -> None:
+        sc = self.screening
+        if ev.kind == EventKind.DEVICE_LOST and sc is not None and not sc.closed:
+            sc.interrupt("camera lost")  # the attempt is marked interrupted; a retry is offered
         if ev.kind == EventKind.STARTED:
             self._started_seen = True
             try:

@@ -179,3 +179,52 @@ class ImageFolderDialog(QDialog):
 
     def values(self) -> tuple[float, float]:
         return float(self.unit.value()), float(self.fps.value())
+
+
+class StartScreeningDialog(QDialog):
+    """Subject pseudonym, operator, site and an optional note of a new screening."""
+
+    def __init__(self, parent: QWidget | None, operator: str = "", site: str = "", data_dir: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Start a screening")
+        lay = QVBoxLayout(self)
+        note = QLabel(
+            "Use a pseudonymous subject id (for example a study code such as P-0042). Never enter a "
+            "name or a date of birth. The screening is saved in the data folder below, in a folder "
+            "that does not carry the id. The result is a screening aid, not a diagnosis."
+        )
+        note.setWordWrap(True)
+        note.setObjectName("dim")
+        lay.addWidget(note)
+        form = QFormLayout()
+        self.subject = QLineEdit()
+        self.subject.setPlaceholderText("P-0042")
+        self.operator = QLineEdit(operator)
+        self.operator.setPlaceholderText("your pseudonym (optional)")
+        self.site = QLineEdit(site)
+        self.site.setPlaceholderText("optional")
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("optional")
+        self.data_dir = QLabel(data_dir)
+        self.data_dir.setObjectName("dim")
+        self.data_dir.setWordWrap(True)
+        form.addRow("Subject id", self.subject)
+        form.addRow("Operator", self.operator)
+        form.addRow("Site", self.site)
+        form.addRow("Note", self.note)
+        form.addRow("Data folder", self.data_dir)
+        lay.addLayout(form)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText("Start screening")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.subject.textChanged.connect(self._update)
+        self._update()
+
+    def _update(self) -> None:
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(subject_id_ok(self.subject.text()))
+
+    def values(self) -> dict[str, str]:
+        return {"subject_id": self.subject.text().strip(), "operator": self.operator.text().strip(),
+                "site": self.site.text().strip(), "note": self.note.text().strip()}

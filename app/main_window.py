@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QGroupBox,
+    QFrame,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QSlider,
     QSplitter,
     QToolButton,
@@ -39,6 +41,7 @@ from app.controller import Controller
 from app.settings import AppSettings
 from app.views.depth_view import OVERLAYS, CropView, DepthView
 from app.views.score_plot import ScorePlot
+from app.views.screening_panel import ScreeningPanel
 from app.views.verdict_panel import Banner, TransportBar, VerdictPanel
 from capture.rate import RateMeter
 from capture.sources.images import folder_unit_mm
@@ -74,6 +77,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.list_cameras = list_cameras
         self._backend_note_shown = ""
+        self._countdown_end: float | None = None  # monotonic time the 3-2-1 ends
+        self._last_screening: Path | None = None  # folder of the last screening, for its report
         if demo_path is None:
             from core.assets import DEMO_SESSION
 
@@ -134,7 +139,11 @@ class MainWindow(QMainWindow):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.setSpacing(8)
+        self.screening_panel = ScreeningPanel()
+        self.screening_panel.hide()  # shown while a screening runs
+        rl.addWidget(self.screening_panel)
         self.verdict_panel = VerdictPanel()
+        self.verdict_panel.setMinimumHeight(self.verdict_panel.sizeHint().height())  # the crop views give way first
         rl.addWidget(self.verdict_panel)
         self.crop_view = CropView()
         rl.addWidget(self.crop_view, 1)
@@ -147,12 +156,20 @@ class MainWindow(QMainWindow):
         disclaimer.setObjectName("caption")
         disclaimer.setWordWrap(True)
         rl.addWidget(disclaimer)
-        right.setMinimumWidth(260)
-        right.setMaximumWidth(420)
+        # the side column scrolls when the window is too short for it, instead of its panels
+        # being drawn over each other (a screening adds its panel on top)
+        side = QScrollArea()
+        side.setWidget(right)
+        side.setWidgetResizable(True)
+        side.setFrameShape(QFrame.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        side.setMinimumWidth(270)
+        side.setMaximumWidth(430)
+        self.side_scroll = side
 
         self.top_split = QSplitter(Qt.Horizontal)
         self.top_split.addWidget(left)
-        self.top_split.addWidget(right)
+        self.top_split.addWidget(side)
         self.top_split.setStretchFactor(0, 3)
         self.top_split.setStretchFactor(1, 1)
         self.top_split.setChildrenCollapsible(False)
@@ -246,7 +263,7 @@ class MainWindow(QMainWindow):
             m_src.addAction(a)
 
         m_play = mb.addMenu("&Playback")
-        self.act_play = self._action("Play / pause", self.controller.toggle_play, Qt.Key_Space)
+        self.act_play = self._action("Play / pause (during a screening: start the attempt)", self._space, Qt.Key_Space)
         self.act_next = self._action("Next frame", lambda: self.controller.step(1), Qt.Key_Right)
         self.act_prev = self._action("Previous frame", lambda: self.controller.step(-1), Qt.Key_Left)
         self.act_fwd = self._action("Forward 1 s", lambda: self._seek_seconds(1.0), "Shift+Right")
@@ -289,16 +306,21 @@ class MainWindow(QMainWindow):
         self.act_reset_threshold = self._action("Reset threshold to the model's", self.reset_threshold)
         m_score.addAction(self.act_reset_threshold)
 
-        # Room for what comes later; these are placeholders, not features.
         m_scr = mb.addMenu("Scree&ning")
-        for text in (
-            "Tune the threshold from validation data…",
-            "Screening sessions (subjects, attempts)…",
-            "Reports…",
-        ):
-            a = QAction(f"{text}  (not available yet)", self)
-            a.setEnabled(False)
-            m_scr.addAction(a)
+        self.act_screen_start = self._action("&Start screening…", self.start_screening_dialog, "Ctrl+Shift+S",
+                                             tip="Run the screening protocol on the running source")
+        self.act_screen_next = self._action("&Next task / finish", self.screening_next, "N")
+        self.act_screen_invalid = self._action("Mark the attempt &invalid…", self.screening_invalid, "I")
+        self.act_screen_end = self._action("&End screening", self.end_screening, "Ctrl+Shift+E")
+        self.act_screen_report = self._action("&Report of the last screening…", self.export_report)
+        for a in (self.act_screen_start, self.act_screen_next, self.act_screen_invalid, self.act_screen_end, None,
+                  self.act_screen_report):
+            m_scr.addSeparator() if a is None else m_scr.addAction(a)
+        m_scr.addSeparator()
+        a = QAction("Tune the threshold from validation data…  (not available yet)", self)
+        a.setEnabled(False)  # issue #26
+        m_scr.addAction(a)
+        self._screening_actions_update()
 
         m_help = mb.addMenu("&Help")
         self.act_keys = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -337,6 +359,7 @@ class MainWindow(QMainWindow):
         c.recording_changed.connect(self._on_recording_changed)
         c.scoring_unavailable.connect(self._no_scoring)
         c.model_changed.connect(lambda _name: self._update_model_labels())
+        c.screening_changed.connect(self._screening_actions_update)
         c.playing_changed.connect(self.transport.set_playing)
         self.transport.play_toggled.connect(c.toggle_play)
         self.transport.step.connect(c.step)
@@ -760,7 +783,174 @@ class MainWindow(QMainWindow):
         if now - self._plot_drawn_at >= self._plot_interval_s:
             self._plot_drawn_at = now
             self.score_plot.redraw()  # a no-op when no point came since the last redraw
+        self._tick_screening(now)
         self.display_fps = self.display_rate.update(self.depth_view.frames_drawn, now)
+
+    # -- the screening test ---------------------------------------------------------------------------
+    def _screening_actions_update(self, *_: object) -> None:
+        sc = self.controller.screening
+        running = sc is not None and not sc.closed
+        self.act_screen_start.setEnabled(not running)
+        for a in (self.act_screen_next, self.act_screen_invalid, self.act_screen_end):
+            a.setEnabled(running)
+        self.act_screen_report.setEnabled(self._last_screening is not None)
+        self.screening_panel.setVisible(running or self._last_screening is not None and sc is not None)
+
+    def _screening_data_dir(self) -> Path:
+        from core.screening.paths import default_data_dir
+
+        d = str(self.settings.get("screening/data_dir") or "")
+        return Path(d) if d else default_data_dir()
+
+    def start_screening_dialog(self, checked: bool = False) -> None:
+        if self.controller.capture is None:
+            dialogs.show_error(self, "Cannot start a screening", "Open a camera or a recording first.")
+            return
+        dlg = dialogs.StartScreeningDialog(self, str(self.settings.get("recording/operator")),
+                                           str(self.settings.get("screening/site")), str(self._screening_data_dir()))
+        if not dlg.exec():
+            return
+        v = dlg.values()
+        self.settings.set("recording/operator", v["operator"])
+        self.settings.set("screening/site", v["site"])
+        self.start_screening(**v)
+
+    def start_screening(self, subject_id: str, operator: str = "", site: str = "", note: str = "",
+                        protocol_path: str | None = None) -> bool:
+        try:
+            sc = self.controller.start_screening(subject_id, operator=operator or None, site=site or None,
+                                                 note=note or None, protocol_path=protocol_path,
+                                                 data_dir=self._screening_data_dir())
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot start the screening", dialogs.error_text(exc))
+            return False
+        self._last_screening = sc.folder.path
+        self._countdown_end = None
+        self._screening_actions_update()
+        self.statusBar().showMessage(f"Screening {sc.folder.path.name} started: recording into {sc.folder.path}", 10000)
+        return True
+
+    def _space(self, checked: bool = False) -> None:
+        """Space: start the attempt (after the 3-2-1) during a screening, else play / pause."""
+        sc = self.controller.screening
+        if sc is None or sc.closed:
+            self.controller.toggle_play()
+            return
+        phase = str(sc.phase)
+        if self._countdown_end is not None or phase == "running":
+            return
+        if phase == "instruction" or (phase == "outcome" and sc.screening.can_retry()):
+            n = int(sc.screening.task.countdown_s)
+            if n <= 0:
+                self._begin_attempt()
+            else:
+                self._countdown_end = time.monotonic() + n
+        elif phase == "outcome":
+            self.statusBar().showMessage("No attempt is left for this task: press N for the next task.", 6000)
+
+    def _begin_attempt(self) -> None:
+        self._countdown_end = None
+        try:
+            self.controller.screening.begin_attempt()
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot start the attempt", dialogs.error_text(exc))
+
+    def screening_next(self, checked: bool = False) -> None:
+        sc = self.controller.screening
+        if sc is None or sc.closed or str(sc.phase) == "running" or self._countdown_end is not None:
+            return
+        if str(sc.phase) == "done":
+            self.end_screening()
+            return
+        sc.next_task()
+
+    def screening_invalid(self, checked: bool = False, reason: str | None = None) -> None:
+        sc = self.controller.screening
+        if sc is None or sc.closed or str(sc.phase) != "outcome":
+            self.statusBar().showMessage("Only an attempt that has ended can be marked invalid.", 6000)
+            return
+        if reason is None:
+            if dialogs.NON_INTERACTIVE:
+                return
+            from PySide6.QtWidgets import QInputDialog
+
+            reason, ok = QInputDialog.getText(self, "Mark the attempt invalid", "Why is this attempt invalid?")
+            if not ok:
+                return
+        try:
+            sc.mark_invalid(reason)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot mark the attempt invalid", dialogs.error_text(exc))
+
+    def end_screening(self, checked: bool = False) -> None:
+        sc = self.controller.screening
+        if sc is None or sc.closed:
+            return
+        folder = self.controller.end_screening(finished=True)
+        self._countdown_end = None
+        self._screening_actions_update()
+        if folder is not None:
+            self.statusBar().showMessage(f"Screening saved in {folder.path}", 10000)
+
+    def export_report(self, checked: bool = False, out: str | Path | None = None) -> Path | None:
+        if self._last_screening is None:
+            return None
+        if out is None:
+            from PySide6.QtWidgets import QFileDialog
+
+            if dialogs.NON_INTERACTIVE:
+                return None
+            out, _ = QFileDialog.getSaveFileName(self, "Save the report", str(Path.home() / "screening-report.pdf"),
+                                                 "PDF (*.pdf)")
+            if not out:
+                return None
+        try:
+            from core.screening.audit import AuditLog
+            from core.screening.report import build_report
+
+            path = build_report(self._last_screening, out)
+            AuditLog(self._last_screening.parent).append("report_exported", {"screening": self._last_screening.name,
+                                                                             "file": str(Path(path).resolve())},
+                                                         str(self.settings.get("recording/operator")) or None)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot make the report", dialogs.error_text(exc))
+            return None
+        self.statusBar().showMessage(f"Report saved: {path}", 10000)
+        return Path(path)
+
+    def _tick_screening(self, now: float) -> None:
+        """The panel shows where the running screening stands (it decides nothing)."""
+        sc = self.controller.screening
+        if sc is None:
+            return
+        if self._countdown_end is not None and now >= self._countdown_end:
+            self._begin_attempt()
+        s = sc.screening
+        task, phase = s.task, str(s.phase)
+        title = f"{sc.protocol.name} · {task.title} · attempt {len(s.attempts[task.id]) + (0 if phase in ('running', 'outcome') else 1)} of {task.attempts}"
+        if sc.closed or phase == "done":
+            from core.screening.run import DISCLAIMER
+
+            big = {"all imitated": "All imitated", "not imitated": "Not imitated", "invalid": "Invalid",
+                   "incomplete": "Incomplete"}.get(s.overall(), s.overall())
+            lines = [f"{r.task_id}: {r.result}" for r in s.results()]
+            self.screening_panel.show_state(sc.protocol.name, big, " · ".join(lines) + f"\n{DISCLAIMER}",
+                                            "N or Ctrl+Shift+E: close the screening" if not sc.closed else
+                                            "Report: Screening → Report of the last screening")
+        elif self._countdown_end is not None:
+            self.screening_panel.show_state(title, f"{max(1, int(self._countdown_end - now + 0.999))}", "get ready…", "")
+        elif phase == "instruction":
+            self.screening_panel.show_state(title, task.title, task.instruction, "Space: start the attempt")
+        elif phase == "running" and s.judge is not None:
+            left = s.judge.remaining_s(sc.last_t or s.judge.attempt.start_t)
+            holding = s.judge.holding_since
+            hint = "holding the pose…" if holding is not None else "waiting for the pose"
+            self.screening_panel.show_state(title, f"{left:.0f} s", hint, "")
+        elif phase == "outcome":
+            a = s.last_attempt
+            text = a.describe(task.time_limit_s) if a is not None else ""
+            keys = "Space: retry · N: next task · I: mark invalid" if s.can_retry() else "N: next task · I: mark invalid"
+            self.screening_panel.show_state(title, text, "", keys)
 
     def _show_result(self, r) -> None:
         if self._camera_lost:  # a result of a frame from before the cable was pulled: no verdict now
@@ -768,6 +958,9 @@ class MainWindow(QMainWindow):
         st = r.verdict
         verdict = str(st.verdict.value) if st is not None else ("PENDING" if r.has_hand else "NO HAND")
         note = "" if r.has_hand else f"no hand: {r.reason}" if r.reason else "no hand in view"
+        sc = self.controller.screening
+        if sc is not None and not sc.closed and str(sc.phase) != "running":
+            verdict, note = "WAITING", "between attempts: hands may rest, nothing is judged"
         self.verdict_panel.set_state(verdict, r.score, None if st is None else st.smoothed, self.controller.threshold, note)
         self.depth_view.set_result(r, self._box_color())
         self.crop_view.set_result(r if r.has_hand else None)
@@ -845,7 +1038,11 @@ class MainWindow(QMainWindow):
             self.controller.shutdown()
 
 
-SHORTCUTS_TEXT = """Space\tplay / pause
+SHORTCUTS_TEXT = """Space\tplay / pause; during a screening: start the attempt (after the 3-2-1), retry
+Ctrl+Shift+S\tstart a screening
+N\tnext task / finish the screening
+I\tmark the attempt invalid (with a reason)
+Ctrl+Shift+E\tend the screening
 Left / Right\tprevious / next frame (recordings)
 Shift+Left / Shift+Right\tback / forward 1 s
 [ / ]\tslower / faster playback

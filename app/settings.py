@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "source/last": "",
     "source/kinect_depth_mode": "NFOV_UNBINNED",
     "scoring/device": "auto",
+    "screening/data_dir": "",  # empty: the user's data folder (core.screening.paths.default_data_dir)
+    "screening/site": "",
 }
 
 

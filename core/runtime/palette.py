@@ -20,6 +20,7 @@ VERDICT_RGB: dict[str, RGB] = {
     "PENDING": _GREY,
     "NO MODEL": _GREY,  # the window's states without a verdict
     "NO SIGNAL": _GREY,
+    "WAITING": _GREY,  # a screening between attempts: hands may rest, nothing is judged
 }
 # text drawn on a verdict's colour
 VERDICT_TEXT_RGB: dict[str, RGB] = {
@@ -29,6 +30,7 @@ VERDICT_TEXT_RGB: dict[str, RGB] = {
     "PENDING": _LIGHT_TEXT,
     "NO MODEL": _LIGHT_TEXT,
     "NO SIGNAL": _LIGHT_TEXT,
+    "WAITING": _LIGHT_TEXT,
 }
 
 

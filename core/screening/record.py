@@ -31,7 +31,7 @@ EVENTS_FILE = "events.jsonl"
 RESULTS_VERSION = 1
 RESULT_COLUMNS: tuple[str, ...] = (
     "index", "t_s", "device_ts_us", "host_ts_ns", "has_hand", "reason", "x0", "y0", "x1", "y1",
-    *SCORER_KEYS, "smoothed", "verdict", "threshold",
+    *SCORER_KEYS, "smoothed", "verdict", "threshold", "phase",
 )
 
 
@@ -86,15 +86,18 @@ class ResultsLog(_AppendFile):
     def __init__(self, session: str | os.PathLike[str], sync_interval_s: float = 0.5) -> None:
         super().__init__(Path(session) / RESULTS_FILE, (",".join(RESULT_COLUMNS) + "\n").encode(), sync_interval_s)
 
-    def write(self, result: Any, t_s: float, threshold: float) -> None:
-        """One scored frame (a ``core.runtime.results.FrameResult``, its verdict state set)."""
+    def write(self, result: Any, t_s: float, threshold: float, phase: str = "") -> None:
+        """One scored frame (a ``core.runtime.results.FrameResult``, its verdict state set);
+        ``phase``: where the screening stood (instruction, running, outcome, done): outside
+        "running" the window showed WAITING, whatever the verdict."""
         st = getattr(result, "verdict", None)
         box = result.box or (None, None, None, None)
         row = [str(int(result.index)), _num(t_s), "" if result.device_ts_us is None else str(int(result.device_ts_us)),
                str(int(result.captured_ns)), "1" if result.has_hand else "0", result.reason or "",
                *("" if v is None else str(int(v)) for v in box),
                *(_num(result.scores.get(k)) for k in SCORER_KEYS),
-               _num(None if st is None else st.smoothed), "" if st is None else str(st.verdict.value), _num(threshold)]
+               _num(None if st is None else st.smoothed), "" if st is None else str(st.verdict.value), _num(threshold),
+               phase]
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(row)
         self._write(buf.getvalue().encode("utf-8"))

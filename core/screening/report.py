@@ -89,8 +89,8 @@ def _score_plot(rows: list[dict[str, Any]], attempts: list[dict[str, Any]], widt
     left, right, top, band_h, bottom = 44, 8, 14, 16, 34
     pw, ph = width - left - right, height - top - bottom - band_h - 6
     y0 = bottom + band_h + 6
-    ts = [_f(r["t_s"]) for r in rows]
-    t_max = max([t for t in ts if t is not None] or [1.0])
+    ts = [t for t in (_f(r["t_s"]) for r in rows) if t is not None]
+    t_min, t_max = (min(ts), max(ts)) if ts else (0.0, 1.0)
     vals = [v for r in rows for v in (_f(r.get("spader")), _f(r.get("smoothed"))) if v is not None]
     thr = [_f(r.get("threshold")) for r in rows if _f(r.get("threshold")) is not None]
     vals += thr
@@ -99,7 +99,7 @@ def _score_plot(rows: list[dict[str, Any]], attempts: list[dict[str, Any]], widt
     lo, hi = lo - 0.1 * span, hi + 0.1 * span
 
     def X(t: float) -> float:
-        return left + pw * t / max(t_max, 1e-6)
+        return left + pw * (t - t_min) / max(t_max - t_min, 1e-6)
 
     def Y(v: float) -> float:
         return y0 + ph * (v - lo) / (hi - lo)
@@ -139,7 +139,8 @@ def _score_plot(rows: list[dict[str, Any]], attempts: list[dict[str, Any]], widt
                 d.add(String((xa + xb) / 2, bottom + 5, label, fontSize=7, textAnchor="middle", fillColor=colors.white))
             start = i
     d.add(String(left - 4, bottom + 5, "verdict", fontSize=7, textAnchor="end"))
-    for k in range(0, int(t_max) + 1, max(1, int(t_max // 10) or 1)):  # time axis
+    step = max(1, int((t_max - t_min) // 10) or 1)
+    for k in range(int(math.ceil(t_min)), int(t_max) + 1, step):  # time axis
         d.add(Line(X(k), bottom, X(k), bottom - 3, strokeColor=colors.grey, strokeWidth=0.5))
         d.add(String(X(k), bottom - 11, f"{k}", fontSize=7, textAnchor="middle"))
     d.add(String(left + pw / 2, 2, "time (s)", fontSize=7, textAnchor="middle"))

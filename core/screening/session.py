@@ -34,8 +34,15 @@ class ScreeningSession:
         self._results: ResultsLog | None = None
         self._events: EventsLog | None = None
         self._emitted = 0
-        self.last_t: float | None = None  # stream time of the newest frame seen
+        self.last_t: float | None = None  # screening time of the newest frame seen
         self.closed = False
+        # screening time = the frame's time from the first frame on, never going back: a
+        # replayed recording that loops or is sought starts its clock over, as the session
+        # writer's time line does not
+        self._t0: float | None = None
+        self._offset = 0.0
+        self._last_raw: float | None = None
+        self._step = 1 / 30
 
     def open_logs(self) -> None:
         """Start results.csv and events.jsonl in the session folder (created by its writer)."""
@@ -65,14 +72,31 @@ class ScreeningSession:
         return float(t) if t is not None else (self.last_t if self.last_t is not None else 0.0)
 
     # -- frames -------------------------------------------------------------------------------
-    def on_result(self, result: Any, t_s: float, threshold: float) -> list[dict[str, Any]]:
-        """One scored frame (its ``verdict`` state set): recorded, and judged while an attempt runs."""
+    def screening_time(self, t_raw: float) -> float:
+        """Seconds since the screening's first frame for a frame at ``t_raw`` (any clock)."""
+        t_raw = float(t_raw)
+        if self._t0 is None:
+            self._t0 = t_raw
+        elif self._last_raw is not None:
+            if t_raw > self._last_raw:
+                self._step = min(t_raw - self._last_raw, 1.0)
+            else:  # the clock went back (a loop or a seek): continue one frame step on
+                self._offset += self._last_raw - t_raw + self._step
+        self._last_raw = t_raw
+        return round(t_raw + self._offset - self._t0, 6)
+
+    def on_result(self, result: Any, t_s: float, threshold: float, *, raw_time: bool = False) -> list[dict[str, Any]]:
+        """One scored frame (its ``verdict`` state set): recorded, and judged while an attempt
+        runs. ``raw_time``: ``t_s`` is the frame's own clock (the window's), made into
+        screening time here."""
         with self._lock:
             if self.closed:
                 return []
+            if raw_time:
+                t_s = self.screening_time(t_s)
             self.last_t = float(t_s)
             if self._results is not None:
-                self._results.write(result, t_s, threshold)
+                self._results.write(result, t_s, threshold, str(self.screening.phase))
             st = getattr(result, "verdict", None)
             self.screening.feed(t_s, bool(result.has_hand), None if st is None else st.smoothed, threshold)
             return self._emit()

@@ -1,0 +1,85 @@
+"""A full screening in the window (pytest-qt, offscreen) on the demo recording, whose pose
+timeline is known: the pigeon from 2.8 to 6.0 s and from 17.6 s on, anomalies between.
+The first attempt (started at 7.5 s) ends "not imitated" 10 s later; the retry, started
+as soon as it ends, is imitated once the pigeon is held for 1 s."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app_support import *  # noqa: F401,F403  (fixtures)
+from core.assets import DEMO_SESSION, DEFAULT_MODEL
+
+pytestmark = pytest.mark.slow
+FRAME_S = 0.1  # the demo's frame step (10 fps)
+
+
+def _protocol(tmp_path: Path) -> Path:
+    d = json.loads((Path(__file__).parents[1] / "assets" / "protocols" / "pigeon.json").read_text())
+    d["tasks"][0]["countdown_s"] = 0  # Space starts the attempt at once: the test knows when
+    p = tmp_path / "protocol.json"
+    p.write_text(json.dumps(d))
+    return p
+
+
+def test_a_full_screening_in_the_window(make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    from pypdf import PdfReader
+
+    from core.screening.audit import verify
+    from core.screening.record import read_events, read_results
+    from core.screening.store import list_screenings
+    from core.spader.checkpoint import load_model
+
+    data = tmp_path / "data"
+    win, ctrl, _ = make_window(model=load_model(DEFAULT_MODEL))
+    win.settings.set("screening/data_dir", str(data))
+    assert win.open_recording(DEMO_SESSION)
+    ctrl.set_speed(2.0)
+    assert win.start_screening("P-0009", operator="op-1", site="ward", protocol_path=str(_protocol(tmp_path)))
+    sc = ctrl.screening
+    assert win.screening_panel.isVisible() and not win.act_screen_start.isEnabled()
+    qtbot.waitUntil(lambda: win.screening_panel.state[3] == "Space: start the attempt", timeout=5000)
+    # before the attempt, hands in view are "waiting", never ANOMALY
+    qtbot.waitUntil(lambda: (sc.last_t or 0) >= 3.5, timeout=20000)
+    assert win.verdict_panel.verdict == "WAITING"
+    qtbot.waitUntil(lambda: (sc.last_t or 0) >= 7.5, timeout=20000)
+    win.act_play.trigger()  # Space
+    qtbot.waitUntil(lambda: str(sc.phase) == "running", timeout=5000)
+    qtbot.waitUntil(lambda: str(sc.phase) == "outcome", timeout=20000)
+    a1 = sc.screening.last_attempt
+    assert a1.outcome.value == "not_imitated"
+    assert a1.end_t - a1.start_t == pytest.approx(10.0, abs=FRAME_S + 1e-6)
+    qtbot.waitUntil(lambda: win.screening_panel.state[1] == "not imitated within 10 s", timeout=5000)
+    win.act_play.trigger()  # Space: retry
+    qtbot.waitUntil(lambda: str(sc.phase) == "outcome" and len(sc.screening.attempts["pigeon"]) == 2, timeout=20000)
+    a2 = sc.screening.last_attempt
+    assert a2.outcome.value == "imitated" and a2.end_t < 21.0
+    # the pigeon is on screen from 17.6 s: the hold begins at or after it and lasts 1 s
+    assert a2.start_t + a2.reached_s >= 17.6 - FRAME_S and a2.end_t - (a2.start_t + a2.reached_s) == pytest.approx(1.0, abs=FRAME_S + 1e-6)
+    qtbot.waitUntil(lambda: win.screening_panel.state[1].startswith("imitated in"), timeout=5000)
+    win.act_screen_next.trigger()  # N: the last task: the screening is done
+    assert str(sc.phase) == "done"
+    qtbot.waitUntil(lambda: win.screening_panel.state[1] == "All imitated", timeout=5000)
+    assert "Screening aid, not a diagnosis." in win.screening_panel.state[2]
+    win.act_screen_next.trigger()  # N again closes it
+    assert sc.closed and ctrl.recorder is None and win.act_screen_start.isEnabled()
+    (listed,) = list_screenings(data)
+    assert listed.status == "complete" and listed.overall == "all imitated" and listed.subject_id == "P-0009"
+    session = listed.path / "session"
+    rows = read_results(session)
+    frames = sorted((session / "frames").glob("*.png"))
+    # every recorded frame has its result, but for the few in flight (the replay queue) when it closed
+    assert len(frames) - 5 <= len(rows) <= len(frames) and len(frames) > 150
+    assert {r["verdict"] for r in rows} >= {"NORMAL", "ANOMALY"}
+    # what the window showed: between attempts the frames are "waiting", during them "running"
+    assert {"instruction", "running"} <= {r["phase"] for r in rows} <= {"instruction", "running", "outcome", "done"}
+    events = [e["event"] for e in read_events(session)]
+    assert events == ["attempt_started", "attempt_ended", "attempt_started", "attempt_ended", "task_left",
+                      "screening_finished"]
+    pdf = win.export_report(out=tmp_path / "report.pdf")
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(str(pdf)).pages)
+    assert "P-0009" in text and "not imitated within 10 s" in text and "imitated in" in text
+    assert verify(data).ok
