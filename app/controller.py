@@ -554,6 +554,8 @@ class Controller(QObject):
         sc = self.screening
         if ev.kind == EventKind.DEVICE_LOST and sc is not None and not sc.closed:
             sc.interrupt("camera lost")  # the attempt is marked interrupted; a retry is offered
+        elif ev.kind == EventKind.END_OF_STREAM and sc is not None and not sc.closed:
+            sc.interrupt("the recording ended")
         if ev.kind == EventKind.STARTED:
             self._started_seen = True
             try:

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.list_cameras = list_cameras
         self._backend_note_shown = ""
         self._countdown_end: float | None = None  # monotonic time the 3-2-1 ends
+        self._demo_script: dict | None = None  # the scripted operator of the demo screening
         self._last_screening: Path | None = None  # folder of the last screening, for its report
         if demo_path is None:
             from core.assets import DEMO_SESSION
@@ -313,8 +314,11 @@ class MainWindow(QMainWindow):
         self.act_screen_invalid = self._action("Mark the attempt &invalid…", self.screening_invalid, "I")
         self.act_screen_end = self._action("&End screening", self.end_screening, "Ctrl+Shift+E")
         self.act_screen_report = self._action("&Report of the last screening…", self.export_report)
+        self.act_screen_demo = self._action("&Demo screening (scripted)", self.demo_screening,
+                                            tip="The demo recording screened by a scripted operator: the first "
+                                            "attempt is not imitated, the second is")
         for a in (self.act_screen_start, self.act_screen_next, self.act_screen_invalid, self.act_screen_end, None,
-                  self.act_screen_report):
+                  self.act_screen_report, None, self.act_screen_demo):
             m_scr.addSeparator() if a is None else m_scr.addAction(a)
         m_scr.addSeparator()
         a = QAction("Tune the threshold from validation data…  (not available yet)", self)
@@ -830,6 +834,42 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Screening {sc.folder.path.name} started: recording into {sc.folder.path}", 10000)
         return True
 
+    def demo_screening(self, checked: bool = False) -> bool:
+        """The demo recording, screened with the demo protocol by a scripted operator who
+        starts the first attempt at 6 s (it is not imitated: the subject shows other signs),
+        retries at once (imitated: the pigeon comes at 17.6 s) and closes the screening."""
+        from core.assets import DEMO_PROTOCOL, DEMO_SESSION
+
+        if not self.open_recording(DEMO_SESSION):
+            return False
+        self.transport.loop_box.setChecked(False)
+        if not self.start_screening("DEMO-001", operator="demo", site="demo", note="scripted demo",
+                                    protocol_path=str(DEMO_PROTOCOL)):
+            return False
+        self._demo_script = {"closed_at": None}
+        return True
+
+    def _demo_step(self, now: float) -> None:
+        """One step of the scripted operator (called by the display tick)."""
+        script, sc = self._demo_script, self.controller.screening
+        if script is None or sc is None:
+            return
+        phase = str(sc.phase)
+        if sc.closed:
+            self._demo_script = None
+        elif self._countdown_end is not None or phase == "running":
+            return
+        elif phase == "instruction" and (sc.last_t or 0.0) >= 6.0:
+            self._space()
+        elif phase == "outcome" and sc.screening.can_retry():
+            self._space()
+        elif phase == "outcome":
+            self.screening_next()
+        elif phase == "done":
+            script["closed_at"] = script["closed_at"] or now
+            if now - script["closed_at"] >= 1.5:
+                self.end_screening()
+
     def _space(self, checked: bool = False) -> None:
         """Space: start the attempt (after the 3-2-1) during a screening, else play / pause."""
         sc = self.controller.screening
@@ -925,6 +965,7 @@ class MainWindow(QMainWindow):
             return
         if self._countdown_end is not None and now >= self._countdown_end:
             self._begin_attempt()
+        self._demo_step(now)
         s = sc.screening
         task, phase = s.task, str(s.phase)
         title = f"{sc.protocol.name} · {task.title} · attempt {len(s.attempts[task.id]) + (0 if phase in ('running', 'outcome') else 1)} of {task.attempts}"

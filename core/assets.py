@@ -8,6 +8,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEFAULT_MODEL = ASSETS / "models" / "default.safetensors"
 DEFAULT_MODEL_EVAL = ASSETS / "models" / "default-eval.json"
 DEMO_SESSION = ASSETS / "demo" / "session"
+DEMO_PROTOCOL = ASSETS / "protocols" / "demo.json"  # the pigeon task with a 1 s countdown
 
 
 def default_model_path() -> Path:

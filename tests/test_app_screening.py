@@ -83,3 +83,19 @@ def test_a_full_screening_in_the_window(make_window, qtbot, tmp_path: Path, monk
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(str(pdf)).pages)
     assert "P-0009" in text and "not imitated within 10 s" in text and "imitated in" in text
     assert verify(data).ok
+
+
+def test_the_scripted_demo_screening_fails_then_succeeds(make_window, qtbot, tmp_path: Path) -> None:
+    from core.screening.store import list_screenings
+    from core.spader.checkpoint import load_model
+
+    data = tmp_path / "data"
+    win, ctrl, _ = make_window(model=load_model(DEFAULT_MODEL))
+    win.settings.set("screening/data_dir", str(data))
+    assert win.demo_screening()  # in real time: the scripted operator's 1 s countdown is wall time
+    qtbot.waitUntil(lambda: ctrl.screening is not None and ctrl.screening.closed, timeout=60000)
+    (listed,) = list_screenings(data)
+    assert listed.status == "complete" and listed.overall == "all imitated" and listed.subject_id == "DEMO-001"
+    res = json.loads((listed.path / "results.json").read_text())
+    assert [a["outcome"] for a in res["tasks"][0]["attempts"]] == ["not_imitated", "imitated"]
+    assert win.screening_panel.state[1] == "All imitated" and win.act_screen_report.isEnabled()
