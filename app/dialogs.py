@@ -228,3 +228,72 @@ class StartScreeningDialog(QDialog):
     def values(self) -> dict[str, str]:
         return {"subject_id": self.subject.text().strip(), "operator": self.operator.text().strip(),
                 "site": self.site.text().strip(), "note": self.note.text().strip()}
+
+
+class ScreeningsDialog(QDialog):
+    """Every screening in the data folder: subject, date, tasks, result, complete or
+    interrupted; filter by subject; open one for replay or export its report."""
+
+    def __init__(self, parent: QWidget | None, data_dir: Path) -> None:
+        from PySide6.QtWidgets import QAbstractItemView, QTableWidget
+
+        super().__init__(parent)
+        self.setWindowTitle("Screenings")
+        self.resize(760, 420)
+        self.data_dir = Path(data_dir)
+        self.chosen: Path | None = None
+        self.action = ""
+        lay = QVBoxLayout(self)
+        where = QLabel(f"Data folder: {self.data_dir}")
+        where.setObjectName("dim")
+        where.setWordWrap(True)
+        lay.addWidget(where)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Subject"))
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("all subjects")
+        row.addWidget(self.filter, 1)
+        lay.addLayout(row)
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["screening", "subject", "created (UTC)", "tasks", "result", "status"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table, 1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.open_button = self.buttons.addButton("Open for replay", QDialogButtonBox.AcceptRole)
+        self.report_button = self.buttons.addButton("Export report…", QDialogButtonBox.ActionRole)
+        self.open_button.clicked.connect(lambda: self._choose("open"))
+        self.report_button.clicked.connect(lambda: self._choose("report"))
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.filter.textChanged.connect(self.refresh)
+        self.table.itemSelectionChanged.connect(self._update)
+        self.refresh()
+
+    def refresh(self) -> None:
+        from PySide6.QtWidgets import QTableWidgetItem
+
+        from core.screening.store import list_screenings
+
+        subject = self.filter.text().strip() or None
+        self.rows = list_screenings(self.data_dir, subject)
+        self.table.setRowCount(len(self.rows))
+        for i, s in enumerate(self.rows):
+            for j, v in enumerate((s.id, s.subject_id, s.created, ", ".join(s.tasks), s.overall, s.status)):
+                self.table.setItem(i, j, QTableWidgetItem(str(v)))
+        self.table.resizeColumnsToContents()
+        self._update()
+
+    def _update(self) -> None:
+        ok = bool(self.table.selectionModel().selectedRows())
+        self.open_button.setEnabled(ok)
+        self.report_button.setEnabled(ok)
+
+    def _choose(self, action: str) -> None:
+        sel = self.table.selectionModel().selectedRows()
+        if not sel:
+            return
+        self.chosen, self.action = self.rows[sel[0].row()].path, action
+        self.accept()

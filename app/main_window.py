@@ -314,11 +314,13 @@ class MainWindow(QMainWindow):
         self.act_screen_invalid = self._action("Mark the attempt &invalid…", self.screening_invalid, "I")
         self.act_screen_end = self._action("&End screening", self.end_screening, "Ctrl+Shift+E")
         self.act_screen_report = self._action("&Report of the last screening…", self.export_report)
+        self.act_screen_list = self._action("Screenings…", self.show_screenings, "Ctrl+Shift+L",
+                                            tip="Every screening in the data folder: open one for replay, export its report")
         self.act_screen_demo = self._action("&Demo screening (scripted)", self.demo_screening,
                                             tip="The demo recording screened by a scripted operator: the first "
                                             "attempt is not imitated, the second is")
         for a in (self.act_screen_start, self.act_screen_next, self.act_screen_invalid, self.act_screen_end, None,
-                  self.act_screen_report, None, self.act_screen_demo):
+                  self.act_screen_report, self.act_screen_list, None, self.act_screen_demo):
             m_scr.addSeparator() if a is None else m_scr.addAction(a)
         m_scr.addSeparator()
         a = QAction("Tune the threshold from validation data…  (not available yet)", self)
@@ -834,6 +836,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Screening {sc.folder.path.name} started: recording into {sc.folder.path}", 10000)
         return True
 
+    def show_screenings(self, checked: bool = False) -> None:
+        dlg = dialogs.ScreeningsDialog(self, self._screening_data_dir())
+        if not dlg.exec() or dlg.chosen is None:
+            return
+        if dlg.action == "open":
+            self.open_recording(dlg.chosen / "session")
+        elif dlg.action == "report":
+            self._last_screening = dlg.chosen
+            self._screening_actions_update()
+            self.export_report()
+
     def demo_screening(self, checked: bool = False) -> bool:
         """The demo recording, screened with the demo protocol by a scripted operator who
         starts the first attempt at 6 s (it is not imitated: the subject shows other signs),
@@ -1082,6 +1095,7 @@ class MainWindow(QMainWindow):
 SHORTCUTS_TEXT = """Space\tplay / pause; during a screening: start the attempt (after the 3-2-1), retry
 Ctrl+Shift+S\tstart a screening
 N\tnext task / finish the screening
+Ctrl+Shift+L\tthe screenings list (open one for replay, export its report)
 I\tmark the attempt invalid (with a reason)
 Ctrl+Shift+E\tend the screening
 Left / Right\tprevious / next frame (recordings)

@@ -99,3 +99,23 @@ def test_the_scripted_demo_screening_fails_then_succeeds(make_window, qtbot, tmp
     res = json.loads((listed.path / "results.json").read_text())
     assert [a["outcome"] for a in res["tasks"][0]["attempts"]] == ["not_imitated", "imitated"]
     assert win.screening_panel.state[1] == "All imitated" and win.act_screen_report.isEnabled()
+
+
+def test_the_screenings_list_filters_by_subject_and_opens_one(make_window, qtbot, tmp_path: Path) -> None:
+    from app.dialogs import ScreeningsDialog
+    from core.screening.store import ScreeningFolder
+
+    data = tmp_path / "data"
+    for sid in ("P-1", "P-2", "P-1"):
+        ScreeningFolder.create(data, {"subject_id": sid, "protocol": {"tasks": [{"id": "pigeon"}]}})
+    win, _, _ = make_window()
+    dlg = ScreeningsDialog(win, data)
+    qtbot.addWidget(dlg)
+    assert dlg.table.rowCount() == 3 and not dlg.open_button.isEnabled()
+    dlg.filter.setText("P-1")
+    assert dlg.table.rowCount() == 2 and {dlg.table.item(i, 1).text() for i in range(2)} == {"P-1"}
+    assert dlg.table.item(0, 5).text() == "running"  # this process holds their locks
+    dlg.table.selectRow(1)
+    assert dlg.open_button.isEnabled()
+    dlg.open_button.click()
+    assert dlg.action == "open" and dlg.chosen == dlg.rows[1].path
