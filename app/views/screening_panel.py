@@ -46,6 +46,9 @@ class ScreeningPanel(QFrame):
             return
         self.state = state
         self.title.setText(title)
+        # a countdown ("3", "7 s") in very large digits, sentences smaller so they fit
+        size = 40 if len(big) <= 4 else 18
+        self.big.setStyleSheet(f"font-size: {size}pt; font-weight: bold;")
         self.big.setText(big)
         self.hint.setText(hint)
         self.keys.setText(keys)
