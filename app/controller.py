@@ -145,6 +145,9 @@ class Controller(QObject):
         self._cursor: int | None = None
         self.last_result: Any = None
         self.screening: Any = None  # core.screening.session.ScreeningSession while one runs
+        self.replaying_screening: Any = None  # the ScreeningFolder replayed with its recorded results
+        self._live_scorer: Any = None  # the scorer to go back to after such a replay
+        self._opening_recorded = False
         self.latencies_ms: deque[float] = deque(maxlen=3000)
         if model is not None:
             self.set_model(model)
@@ -216,6 +219,31 @@ class Controller(QObject):
         self.screening = sess
         self.screening_changed.emit(True)
         return sess
+
+    def replay_screening(self, folder: str | os.PathLike[str]) -> bool:
+        """Replay a screening's session with the results recorded when it was screened
+        (scores and verdicts as they were); open the session as a recording to re-score it."""
+        from core.screening.replay import RecordedScorer
+        from core.screening.store import ScreeningFolder
+
+        sf = ScreeningFolder(folder)
+        h = sf.header()
+        self.close_source()
+        self._leave_recorded()
+        self._live_scorer = self.scorer
+        self.scorer = RecordedScorer(sf.session_path, f"recorded: {h.get('id', sf.path.name)}")
+        self.replaying_screening = sf
+        self._opening_recorded = True
+        try:
+            self.open(str(sf.session_path), label=f"screening {h.get('id')} (recorded results)", kind="file")
+        finally:
+            self._opening_recorded = False
+        return True
+
+    def _leave_recorded(self) -> None:
+        if getattr(self, "replaying_screening", None) is not None:
+            self.scorer = self._live_scorer
+            self.replaying_screening = None
 
     def end_screening(self, finished: bool = True) -> Any:
         """Close the running screening (``finished``: results written; else it stays
@@ -339,6 +367,8 @@ class Controller(QObject):
             spec = str(source)
             kind = kind or _desc_kind(spec)
             src = open_source(spec, speed=speed, loop=loop, unit_mm=unit_mm, depth_mode=depth_mode, fps=fps)
+        if not self._opening_recorded:
+            self._leave_recorded()  # any other source is scored again
         if mode is None:
             if kind in ("camera", "synthetic"):
                 mode = LIVE

@@ -702,6 +702,8 @@ class MainWindow(QMainWindow):
     # -- events ---------------------------------------------------------------------------------------
     def _on_source_started(self, info) -> None:
         self._update_transport_enabled()
+        if self.controller.replaying_screening is None:
+            self.score_plot.set_attempts([])  # attempt windows belong to a replayed screening
         if info is not None:
             parts = [info.sensor]
             if info.width and info.height:
@@ -841,11 +843,27 @@ class MainWindow(QMainWindow):
         if not dlg.exec() or dlg.chosen is None:
             return
         if dlg.action == "open":
-            self.open_recording(dlg.chosen / "session")
+            self.replay_screening(dlg.chosen)
         elif dlg.action == "report":
             self._last_screening = dlg.chosen
             self._screening_actions_update()
             self.export_report()
+
+    def replay_screening(self, folder: str | Path) -> bool:
+        """The screening's session with the scores and verdicts recorded when it ran."""
+        try:
+            self.controller.replay_screening(folder)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot replay the screening", dialogs.error_text(exc))
+            return False
+        self.score_plot.reset()
+        res = self.controller.replaying_screening.results() or {}
+        self.score_plot.set_attempts([
+            (a["start_t"], a["end_t"], f"attempt {a['number']}: {str(a['outcome']).replace('_', ' ')}")
+            for t in res.get("tasks", []) for a in t.get("attempts", []) if a.get("end_t") is not None])
+        self.statusBar().showMessage("Replaying the recorded results (scores and verdicts as they were); "
+                                     "open its session folder as a recording to re-score it.", 10000)
+        return True
 
     def demo_screening(self, checked: bool = False) -> bool:
         """The demo recording, screened with the demo protocol by a scripted operator who

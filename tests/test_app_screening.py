@@ -119,3 +119,30 @@ def test_the_screenings_list_filters_by_subject_and_opens_one(make_window, qtbot
     assert dlg.open_button.isEnabled()
     dlg.open_button.click()
     assert dlg.action == "open" and dlg.chosen == dlg.rows[1].path
+
+
+def test_a_screening_replays_with_its_recorded_scores_and_verdicts(make_window, qtbot, tmp_path: Path) -> None:
+    import numpy as np
+
+    from core.cli.main import main
+    from core.screening.record import read_results
+    from core.screening.store import list_screenings
+
+    data = tmp_path / "data"
+    assert main(["screening", "run", str(DEMO_SESSION), "--subject", "P-5", "--starts", "7.5", "17.5",
+                 "--data", str(data)]) == 0
+    (listed,) = list_screenings(data)
+    rows = read_results(listed.path / "session")
+    win, ctrl, _ = make_window()  # the tiny model: a re-score would give other numbers
+    assert win.replay_screening(listed.path)
+    assert ctrl.scorer.backend == "recorded"
+    ctrl.set_speed(4.0)
+    qtbot.waitUntil(lambda: ctrl.ended and len(win.score_plot.raw) >= len(rows), timeout=40000)
+    y = np.array(list(win.score_plot.raw), dtype=float)
+    want = np.array([float(r["spader"]) if r["spader"] else np.nan for r in rows])
+    np.testing.assert_allclose(y[-len(want):], want, atol=1e-6, equal_nan=True)
+    assert list(win.score_plot.verdicts)[-len(rows):] == [r["verdict"] for r in rows]
+    assert win.score_plot.attempt_labels == ["attempt 1: not imitated", "attempt 2: imitated"]
+    # any other source is scored again by the model
+    assert win.open_recording(DEMO_SESSION) and ctrl.scorer.backend != "recorded"
+    qtbot.waitUntil(lambda: win.score_plot.attempt_labels == [], timeout=10000)

@@ -99,6 +99,25 @@ class ScorePlot(pg.PlotWidget):
             self.indices.append(int(p.index))
             self._dirty = True
 
+    def set_attempts(self, attempts: list[tuple[float, float, str]]) -> None:
+        """Mark attempt windows (start and end, seconds from the first frame) with a label,
+        e.g. a replayed screening's; an empty list removes them."""
+        pi = self.getPlotItem()
+        for item in getattr(self, "_attempt_items", []):
+            pi.removeItem(item)
+        self._attempt_items = []
+        for start, end, label in attempts:
+            region = pg.LinearRegionItem((float(start), float(end)), movable=False,
+                                         brush=pg.mkBrush(QColor(*theme.hex_rgb(theme.ACCENT), 40)),
+                                         pen=pg.mkPen(theme.ACCENT, width=1))
+            region.setZValue(-5)
+            text = pg.TextItem(label, color=theme.ACCENT, anchor=(0, 0))
+            text.setPos(float(start), self.vb.viewRange()[1][1])
+            pi.addItem(region, ignoreBounds=True)
+            pi.addItem(text, ignoreBounds=True)
+            self._attempt_items += [region, text]
+        self.attempt_labels = [label for _, _, label in attempts]
+
     def set_threshold(self, value: float) -> None:
         if not self.threshold_line.moving:
             self.threshold_line.setValue(float(value))

@@ -360,7 +360,7 @@ class ScoringWorker:
 
     def _publish(self, results: list[FrameResult]) -> None:
         for r in results:
-            if self.tracker is not None:
+            if self.tracker is not None and not r.extra.get("recorded"):  # a recorded result keeps its verdict
                 try:
                     r.verdict = self.tracker.update(result_time_s(r), r.score)
                 except Exception as exc:

@@ -126,9 +126,13 @@ def read_results(session: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     rows = []
-    for r in csv.DictReader(io.StringIO(text)):
-        if None in r or len(r) != len(RESULT_COLUMNS):
+    reader = csv.DictReader(io.StringIO(text))
+    for r in reader:
+        # a row as long as the file's own header (a file may lack later optional columns)
+        if None in r or any(v is None for v in r.values()):
             continue
+        for k in RESULT_COLUMNS:
+            r.setdefault(k, "")
         rows.append(r)
     return rows
 
