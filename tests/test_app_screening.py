@@ -146,3 +146,29 @@ def test_a_screening_replays_with_its_recorded_scores_and_verdicts(make_window, 
     # any other source is scored again by the model
     assert win.open_recording(DEMO_SESSION) and ctrl.scorer.backend != "recorded"
     qtbot.waitUntil(lambda: win.score_plot.attempt_labels == [], timeout=10000)
+
+
+def test_a_camera_lost_during_an_attempt_interrupts_it_and_offers_it_again(make_window, qtbot, tmp_path: Path) -> None:
+    from app_support import flaky_camera
+
+    data = tmp_path / "data"
+    win, ctrl, _ = make_window()
+    win.settings.set("screening/data_dir", str(data))
+    cam = flaky_camera()
+    win.open_source_object(cam, label="Fake camera", kind="camera")
+    qtbot.waitUntil(lambda: len(ctrl.delivered) > 3, timeout=20000)
+    assert win.start_screening("P-8", protocol_path=str(_protocol(tmp_path)))
+    sc = ctrl.screening
+    qtbot.waitUntil(lambda: sc.last_t is not None, timeout=10000)
+    win.act_play.trigger()  # Space (no countdown in this protocol)
+    qtbot.waitUntil(lambda: str(sc.phase) == "running", timeout=5000)
+    cam.unplug()
+    qtbot.waitUntil(lambda: str(sc.phase) == "outcome", timeout=10000)
+    a = sc.screening.last_attempt
+    assert a.outcome.value == "interrupted" and a.note == "camera lost"
+    assert sc.screening.can_retry() and sc.screening.attempts_left() == 2  # it does not count
+    qtbot.waitUntil(lambda: win.screening_panel.state[1] == "interrupted (camera lost)", timeout=5000)
+    assert "Space: retry" in win.screening_panel.state[3]
+    cam.plug_back()
+    win.end_screening()
+    assert sc.closed

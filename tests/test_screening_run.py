@@ -67,6 +67,13 @@ def test_the_demo_screening_fails_then_succeeds_and_everything_is_recorded(tmp_p
                    "not imitated within 10 s", "imitated in", "Result: all imitated", "not a diagnosis",
                    f"page 1 of {len(pages)}", "attempt 1: not imitated", "anomaly", "normal"):
         assert needle in text, needle
+    import shutil
+
+    if shutil.which("pdftotext"):  # poppler, where it is installed: the same words
+        out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        flat = " ".join(out.split())
+        for needle in ("P-0001", h["models"]["pigeon"]["sha256"], "not imitated within 10 s", "not a diagnosis"):
+            assert needle in flat, needle
     entries = [json.loads(line) for line in (data / "audit.jsonl").read_text().splitlines()]
     assert entries[-2]["event"] == "report_exported" and entries[-2]["actor"] == "op-3" and verify(data).ok
 
