@@ -83,16 +83,20 @@ def run_on_recording(
     thresholds = {tid: (vs.threshold, src) for tid, (vs, src) in vsettings.items()}
     source = open_source(os.fspath(recording), speed=None, loop=False)
     source.open()
-    info = source.info
-    header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
-                              source=f"{info.sensor}, {info.depth_mode or '?'}, {info.fps or '?'} fps (replayed {Path(recording).name})",
-                              thresholds=thresholds)
-    folder = ScreeningFolder.create(data_dir, header)
-    audit = AuditLog(data_dir)
-    audit.append("screening_created", {"screening": folder.path.name, "subject_id": header["subject_id"],
-                                       "protocol": protocol.name, "protocol_version": protocol.version}, operator)
-    writer = SessionWriter.create(folder.session_path, SessionMeta.from_stream(info, subject_id=header["subject_id"],
-                                                                               operator=operator))
+    try:
+        info = source.info
+        header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
+                                  source=f"{info.sensor}, {info.depth_mode or '?'}, {info.fps or '?'} fps "
+                                  f"(replayed {Path(recording).name})", thresholds=thresholds)
+        folder = ScreeningFolder.create(data_dir, header)
+        audit = AuditLog(data_dir)
+        audit.append("screening_created", {"screening": folder.path.name, "subject_id": header["subject_id"],
+                                           "protocol": protocol.name, "protocol_version": protocol.version}, operator)
+        writer = SessionWriter.create(folder.session_path, SessionMeta.from_stream(
+            info, subject_id=header["subject_id"], operator=operator))
+    except BaseException:
+        source.close()
+        raise
     run = ScreeningSession(folder, protocol, audit, operator, on_event)
     run.open_logs()
     task: Task = run.screening.task
