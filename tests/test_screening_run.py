@@ -145,3 +145,20 @@ def test_sigkill_during_an_attempt_leaves_an_interrupted_screening_missing_at_mo
     listed = {s.subject_id: s.status for s in list_screenings(data)}
     assert listed == {f"P-{k}": "interrupted" for k in range(5)}, figures
     print("frames, results per kill:", figures)
+
+
+def test_a_recorded_screening_runs_again_from_its_own_attempt_times(tmp_path: Path, capsys) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["screening", "run", str(DEMO_SESSION), "--subject", "P-3", "--starts", "7.5", "17.5",
+                 "--data", str(first)]) == 0
+    (done,) = list_screenings(first)
+    capsys.readouterr()
+    assert main(["screening", "run", str(done.path / "session"), "--subject", "P-3", "--starts-from-events",
+                 "--data", str(second)]) == 0
+    (again,) = list_screenings(second)
+    a = [x["start_t"] for x in ScreeningFolder(done.path).results()["tasks"][0]["attempts"]]
+    b = [x["start_t"] for x in ScreeningFolder(again.path).results()["tasks"][0]["attempts"]]
+    assert b == pytest.approx(a, abs=0.11) and again.overall == done.overall == "all imitated"
+    assert main(["screening", "run", str(DEMO_SESSION), "--subject", "P-3", "--starts-from-events",
+                 "--data", str(second)]) == 2
+    assert "holds no screening events" in capsys.readouterr().err

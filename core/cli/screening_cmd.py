@@ -11,9 +11,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r = sub.add_parser("run", help="run the protocol on a recording: attempts start at the given stream times")
     r.add_argument("recording", help="a session folder, an Azure Kinect .mkv file, or a folder of depth PNGs")
     r.add_argument("--subject", required=True, help="the subject's pseudonym (never a name or a date of birth)")
-    r.add_argument("--starts", type=float, nargs="+", required=True, metavar="SECONDS",
-                   help="stream times (s) at which attempts start, in order; an attempt starts at the first "
-                   "frame at or after its time once the screening can start one")
+    when = r.add_mutually_exclusive_group(required=True)
+    when.add_argument("--starts", type=float, nargs="+", metavar="SECONDS",
+                      help="stream times (s) at which attempts start, in order; an attempt starts at the first "
+                      "frame at or after its time once the screening can start one")
+    when.add_argument("--starts-from-events", action="store_true",
+                      help="start the attempts where the recording's own screening started them (a screening's "
+                      "session folder, with its events.jsonl): the same screening again, e.g. with another model")
     r.add_argument("--protocol", help="protocol file (default: the bundled pigeon protocol)")
     r.add_argument("--data", help="the screenings data folder (default: $SPADER_DATA_DIR, else "
                    "~/.local/share/spader/screenings)")
@@ -68,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
         elif e["event"] == "attempt_started":
             print(f"  {e['task_id']} attempt {e['attempt']} starts at {e['t']:.1f} s")
 
-    folder = run_on_recording(args.recording, args.subject, args.starts, data, protocol_path=args.protocol,
+    starts = args.starts
+    if args.starts_from_events:
+        from core.screening.headless import recorded_attempt_starts
+
+        starts = recorded_attempt_starts(args.recording)
+    folder = run_on_recording(args.recording, args.subject, starts, data, protocol_path=args.protocol,
                               operator=args.operator, site=args.site, note=args.note, on_event=show)
     res = folder.results() or {}
     for t in res.get("tasks", []):

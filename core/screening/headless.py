@@ -56,6 +56,21 @@ def screening_header(protocol: Protocol, models: dict[str, TaskModel], *, subjec
     }
 
 
+def recorded_attempt_starts(recording: str | os.PathLike[str]) -> list[float]:
+    """The stream times at which the screening recorded in ``recording`` (a screening's
+    session folder, or the screening folder holding it) started its attempts."""
+    from core.screening.record import read_events
+
+    p = Path(recording)
+    session = p / "session" if (p / "session" / "events.jsonl").exists() else p
+    if not (session / "events.jsonl").exists():
+        raise SpaderError(f"{recording} holds no screening events (events.jsonl): give the attempt times with --starts")
+    starts = [float(e["t"]) for e in read_events(session) if e.get("event") == "attempt_started" and e.get("t") is not None]
+    if not starts:
+        raise SpaderError(f"the screening recorded in {recording} started no attempt")
+    return starts
+
+
 def run_on_recording(
     recording: str | os.PathLike[str],
     subject_id: str,
