@@ -198,6 +198,10 @@ class Controller(QObject):
             raise CaptureError("a screening is already running")
         if self.recorder is not None:
             raise CaptureError("stop the recording first: a screening records its own session")
+        if self.scorer is None or self.scoring_error is not None:
+            raise CaptureError("scoring is not available, so nothing could be judged: open a model first")
+        if self.replaying_screening is not None:
+            raise CaptureError("this is the replay of a recorded screening: open a camera or a recording to screen")
         subject_id = check_subject_id(subject_id)
         protocol = load_protocol(protocol_path)
         models = task_models(protocol)
@@ -215,10 +219,29 @@ class Controller(QObject):
                                            "protocol": protocol.name, "protocol_version": protocol.version}, operator)
         self.start_recording(folder.session_path, subject_id, operator)
         sess = ScreeningSession(folder, protocol, audit, (operator or "").strip() or None)
-        sess.open_logs()
+        try:
+            sess.open_logs()
+        except Exception:
+            self.stop_recording()
+            raise
         self.screening = sess
+        self._screening_models = {tid: m.model for tid, m in models.items()}
         self.screening_changed.emit(True)
         return sess
+
+    def screening_next_task(self) -> None:
+        """On to the next task; its own model (and that model's threshold) scores it."""
+        sc = self.screening
+        if sc is None or sc.closed:
+            return
+        before = sc.screening.task.id
+        sc.next_task()
+        after = sc.screening.task.id
+        if str(sc.phase) != "done" and after != before:
+            model = self._screening_models[after]
+            old = self.model_name
+            self.set_model(model)
+            sc.record_change("model_changed", old=old, new=model.name, who=sc.actor, why=f"task {after}")
 
     def replay_screening(self, folder: str | os.PathLike[str]) -> bool:
         """Replay a screening's session with the results recorded when it was screened
@@ -251,9 +274,11 @@ class Controller(QObject):
         sc = self.screening
         if sc is None:
             return None
-        sc.close(finished=finished)
-        self.stop_recording()
-        self.screening_changed.emit(False)
+        try:
+            sc.close(finished=finished)
+        finally:  # the recording stops and the window hears of it whatever happened
+            self.stop_recording()
+            self.screening_changed.emit(False)
         return sc.folder
 
     def set_model(self, model: Any) -> None:
@@ -405,6 +430,9 @@ class Controller(QObject):
         if self.screening is not None and not self.screening.closed:
             try:
                 self.screening.interrupt("the source was closed")
+            except Exception:
+                pass
+            try:
                 self.end_screening(finished=False)
             except Exception:
                 pass
@@ -582,10 +610,13 @@ class Controller(QObject):
 
     def _on_capture_event(self, cap: PlaybackThread, ev: CaptureEvent) -> None:
         sc = self.screening
-        if ev.kind == EventKind.DEVICE_LOST and sc is not None and not sc.closed:
-            sc.interrupt("camera lost")  # the attempt is marked interrupted; a retry is offered
-        elif ev.kind == EventKind.END_OF_STREAM and sc is not None and not sc.closed:
-            sc.interrupt("the recording ended")
+        try:
+            if ev.kind == EventKind.DEVICE_LOST and sc is not None and not sc.closed:
+                sc.interrupt("camera lost")  # the attempt is marked interrupted; a retry is offered
+            elif ev.kind == EventKind.END_OF_STREAM and sc is not None and not sc.closed:
+                sc.interrupt("the recording ended")
+        except Exception as exc:  # a full disk: said, and the other events still dispatched
+            self.event.emit("worker", "error", f"the screening could not record the interruption: {exc}")
         if ev.kind == EventKind.STARTED:
             self._started_seen = True
             try:

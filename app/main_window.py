@@ -798,6 +798,8 @@ class MainWindow(QMainWindow):
     def _screening_actions_update(self, *_: object) -> None:
         sc = self.controller.screening
         running = sc is not None and not sc.closed
+        if not running:
+            self._countdown_end = None  # a 3-2-1 never starts an attempt of a closed screening
         self.act_screen_start.setEnabled(not running)
         for a in (self.act_screen_next, self.act_screen_invalid, self.act_screen_end):
             a.setEnabled(running)
@@ -857,9 +859,13 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot replay the screening", dialogs.error_text(exc))
             return False
         self.score_plot.reset()
-        res = self.controller.replaying_screening.results() or {}
+        from core.screening.replay import screening_time_offset
+
+        sf = self.controller.replaying_screening
+        res = sf.results() or {}
+        shift = screening_time_offset(sf.session_path)  # the plot's clock starts at the session's first frame
         self.score_plot.set_attempts([
-            (a["start_t"], a["end_t"], f"attempt {a['number']}: {str(a['outcome']).replace('_', ' ')}")
+            (a["start_t"] + shift, a["end_t"] + shift, f"attempt {a['number']}: {str(a['outcome']).replace('_', ' ')}")
             for t in res.get("tasks", []) for a in t.get("attempts", []) if a.get("end_t") is not None])
         self.statusBar().showMessage("Replaying the recorded results (scores and verdicts as they were); "
                                      "open its session folder as a recording to re-score it.", 10000)
@@ -933,7 +939,10 @@ class MainWindow(QMainWindow):
         if str(sc.phase) == "done":
             self.end_screening()
             return
-        sc.next_task()
+        try:
+            self.controller.screening_next_task()
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot go on to the next task", dialogs.error_text(exc))
 
     def screening_invalid(self, checked: bool = False, reason: str | None = None) -> None:
         sc = self.controller.screening
@@ -957,7 +966,11 @@ class MainWindow(QMainWindow):
         sc = self.controller.screening
         if sc is None or sc.closed:
             return
-        folder = self.controller.end_screening(finished=True)
+        try:
+            folder = self.controller.end_screening(finished=True)
+        except Exception as exc:
+            dialogs.show_error(self, "The screening could not be closed cleanly", dialogs.error_text(exc))
+            folder = None
         self._countdown_end = None
         self._screening_actions_update()
         if folder is not None:
@@ -1013,9 +1026,9 @@ class MainWindow(QMainWindow):
             self.screening_panel.show_state(title, f"{max(1, int(self._countdown_end - now + 0.999))}", "get ready…", "")
         elif phase == "instruction":
             self.screening_panel.show_state(title, task.title, task.instruction, "Space: start the attempt")
-        elif phase == "running" and s.judge is not None:
-            left = s.judge.remaining_s(sc.last_t or s.judge.attempt.start_t)
-            holding = s.judge.holding_since
+        elif phase == "running" and (judge := s.judge) is not None:  # read once: the worker may end it now
+            left = judge.remaining_s(sc.last_t or judge.attempt.start_t)
+            holding = judge.holding_since
             hint = "holding the pose…" if holding is not None else "waiting for the pose"
             self.screening_panel.show_state(title, f"{left:.0f} s", hint, "")
         elif phase == "outcome":

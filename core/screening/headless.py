@@ -68,7 +68,10 @@ def recorded_attempt_starts(recording: str | os.PathLike[str]) -> list[float]:
     starts = [float(e["t"]) for e in read_events(session) if e.get("event") == "attempt_started" and e.get("t") is not None]
     if not starts:
         raise SpaderError(f"the screening recorded in {recording} started no attempt")
-    return starts
+    from core.screening.replay import screening_time_offset
+
+    shift = screening_time_offset(session)  # a rerun's clock starts at the session's first frame
+    return [t + shift for t in starts]
 
 
 def run_on_recording(

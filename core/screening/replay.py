@@ -43,8 +43,19 @@ class RecordedScorer:
 
     def __init__(self, session: str | Path, name: str = "recorded screening") -> None:
         self.session = Path(session)
-        self.rows = {int(r["index"]): r for r in read_results(self.session)}
+        rows = read_results(self.session)
+        # a result belongs to the session frame with the same camera time (the session numbers
+        # its frames from 0, a camera's own numbers may be anything); without camera times,
+        # the same frame number
+        self.by_device = {int(r["device_ts_us"]): r for r in rows if r.get("device_ts_us") not in (None, "")}
+        self.rows = {int(r["index"]): r for r in rows}
         self.model = _Named(name)
+
+    def row_for(self, frame: Any) -> dict[str, Any] | None:
+        dev = getattr(frame, "device_ts_us", None)
+        if dev is not None and self.by_device:
+            return self.by_device.get(int(dev))
+        return self.rows.get(int(frame.index))
 
     def set_threads(self, threads: int | None) -> None:
         """Nothing runs: no threads to set."""
@@ -59,7 +70,7 @@ class RecordedScorer:
         out = []
         now = time.monotonic_ns()
         for f in frames:
-            r = self.rows.get(int(f.index))
+            r = self.row_for(f)
             has_hand = r is not None and r["has_hand"] == "1"
             res = FrameResult(
                 index=int(f.index), frame_shape=(int(f.depth.shape[0]), int(f.depth.shape[1])), has_hand=has_hand,
@@ -79,3 +90,23 @@ class RecordedScorer:
                                            _f(r.get("smoothed")), res.scores.get("spader"), _f(r.get("t_s")) or 0.0, False)
             out.append(res)
         return out
+
+
+def screening_time_offset(session: str | Path) -> float:
+    """Seconds from the session's first frame to the screening's time zero (its first
+    scored frame): a few frames were on their way to scoring when recording began."""
+    from capture.session import SessionReader
+
+    rows = read_results(session)
+    if not rows:
+        return 0.0
+    try:
+        first = SessionReader(session).entries[0]
+    except Exception:
+        return 0.0
+    r0 = rows[0]
+    if first.device_ts_us is not None and r0.get("device_ts_us") not in (None, ""):
+        return max(0.0, (int(r0["device_ts_us"]) - int(first.device_ts_us)) / 1e6 - float(r0["t_s"] or 0))
+    if first.host_ts_ns and r0.get("host_ts_ns"):
+        return max(0.0, (int(r0["host_ts_ns"]) - int(first.host_ts_ns)) / 1e9 - float(r0["t_s"] or 0))
+    return 0.0

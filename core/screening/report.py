@@ -54,7 +54,9 @@ def _key_frame_png(folder: ScreeningFolder, header: dict[str, Any], task_id: str
     _, index, row = min(timed)
     try:
         reader = SessionReader(folder.session_path)
-        position = next(i for i, e in enumerate(reader.entries) if e.index == index)
+        dev = row.get("device_ts_us")
+        position = next(i for i, e in enumerate(reader.entries)  # the same camera time, else number
+                        if (e.device_ts_us == int(dev) if dev not in (None, "") else e.index == index))
         frame = reader[position]
     except Exception as exc:
         return None, f"frame {index} could not be read ({exc})"

@@ -67,6 +67,12 @@ class ScreeningSession:
                 self.on_event(e)
         return new
 
+    def _check_open(self) -> None:
+        if self.closed:
+            from core.screening.run import ScreeningError
+
+            raise ScreeningError("the screening is closed")
+
     def _t(self, t: float | None = None) -> float:
         """The time an action happens at: the given one, else the newest frame's."""
         return float(t) if t is not None else (self.last_t if self.last_t is not None else 0.0)
@@ -104,21 +110,26 @@ class ScreeningSession:
     # -- actions ------------------------------------------------------------------------------
     def begin_attempt(self, t: float | None = None) -> list[dict[str, Any]]:
         with self._lock:
+            self._check_open()
             self.screening.begin_attempt(self._t(t))
             return self._emit()
 
     def next_task(self, t: float | None = None) -> list[dict[str, Any]]:
         with self._lock:
+            self._check_open()
             self.screening.next_task(self._t(t))
             return self._emit()
 
     def mark_invalid(self, reason: str, *, task_level: bool = False) -> list[dict[str, Any]]:
         with self._lock:
+            self._check_open()
             self.screening.mark_invalid(self._t(), reason, task_level=task_level)
             return self._emit()
 
     def interrupt(self, why: str) -> list[dict[str, Any]]:
         with self._lock:
+            if self.closed:
+                return []
             self.screening.interrupt(self._t(), why)
             return self._emit()
 
@@ -150,4 +161,6 @@ class ScreeningSession:
                         log.close()
                 if finished:
                     self.folder.finish(self.screening.summary())
+                else:
+                    self.folder.mark_interrupted()
             return self.screening.summary()

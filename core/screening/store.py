@@ -145,13 +145,23 @@ class ScreeningFolder:
     def status(self) -> str:
         """complete, running (a live process holds it) or interrupted."""
         h = self.header()
-        if h.get("status") == "complete":
-            return "complete"
+        if h.get("status") in ("complete", "interrupted"):
+            return str(h["status"])
         try:
             pid = int((self.path / LOCK).read_text().strip())
         except (OSError, ValueError):
             return "interrupted"
         return "running" if pid == os.getpid() or _pid_alive(pid) else "interrupted"
+
+    def mark_interrupted(self) -> None:
+        """Closed before it finished (another source, a stopped run): listed as interrupted."""
+        try:
+            h = self.header()
+            h["status"] = "interrupted"
+            _write_json_atomic(self.path / HEADER, h)
+            (self.path / LOCK).unlink()
+        except (OSError, SpaderError):
+            pass  # without the header change it still lists as interrupted once the process ends
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Write results.json and attempts.csv, mark the header complete, release the lock."""
