@@ -272,3 +272,19 @@ def test_a_sigkill_while_recording_results_loses_at_most_one_second(tmp_path: Pa
         assert rows, "nothing recorded"
         assert int(rows[-1]["index"]) >= last - 30  # at most 1 s (30 frames) lost; in practice none
         assert [int(r["index"]) for r in rows] == list(range(len(rows)))
+
+
+def test_two_audit_writers_on_one_log_keep_the_chain(tmp_path: Path) -> None:
+    import threading
+
+    a, b = AuditLog(tmp_path), AuditLog(tmp_path)  # e.g. a running screening and a report export
+    def write(log: AuditLog) -> None:
+        for i in range(30):
+            log.append("attempt_started", {"i": i})
+    threads = [threading.Thread(target=write, args=(x,)) for x in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r = verify(tmp_path)
+    assert r.ok and r.entries == 60

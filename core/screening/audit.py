@@ -29,6 +29,14 @@ FORMAT_VERSION = 1
 LOG_NAME = "audit.jsonl"
 HEAD_NAME = "audit.head"
 GENESIS = "0" * 64
+_LOCKS: dict[str, threading.Lock] = {}  # one per log file in this process
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
@@ -54,7 +62,6 @@ class AuditLog:
         self.folder = Path(folder)
         self.path = self.folder / LOG_NAME
         self.head_path = self.folder / HEAD_NAME
-        self._lock = threading.Lock()
 
     def _last(self) -> tuple[int, str]:
         if not self.path.exists():
@@ -75,8 +82,10 @@ class AuditLog:
 
     def append(self, event: str, data: dict[str, Any] | None = None, actor: str | None = None) -> dict[str, Any]:
         """Add one entry (flushed and synced before it returns) and return it."""
-        with self._lock:
-            _private_dir(self.folder)
+        _private_dir(self.folder)
+        # every writer of this log, in this process (the lock) and in others (flock on the
+        # log), reads the last entry and appends the next one as one step
+        with _lock_for(self.path), _FileLock(self.folder / ".audit.lock"):
             seq, prev = self._last()
             entry = {"format": FORMAT, "v": FORMAT_VERSION, "seq": seq + 1,
                      "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
@@ -101,6 +110,25 @@ class AuditLog:
             except OSError as exc:
                 raise SpaderError(f"cannot write the audit log {self.path}: {exc.strerror or exc}") from None
             return entry
+
+
+class _FileLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> "_FileLock":
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
 
 
 @dataclass
