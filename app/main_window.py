@@ -836,6 +836,7 @@ class MainWindow(QMainWindow):
             return False
         self._last_screening = sc.folder.path
         self._countdown_end = None
+        self.set_threshold(self.controller.threshold, remember=False)  # what the screening records is shown
         self._screening_actions_update()
         self.statusBar().showMessage(f"Screening {sc.folder.path.name} started: recording into {sc.folder.path}", 10000)
         return True

@@ -156,10 +156,30 @@ def cache_dir() -> Path:
     return Path(base) / "spader" / "graphs"
 
 
+def code_digest() -> str:
+    """SHA-256 of the code an exported graph is made of (the scoring step, the networks, the
+    rewrites) and of the exporter's versions: a change to any of them makes cached graphs stale
+    without anyone having to remember to bump GRAPH_VERSION."""
+    import inspect
+
+    import core.runtime.graph as graph_mod
+    import core.spader.gradcam as gradcam_mod
+    import core.spader.regressor as regressor_mod
+    import core.spader.scorers as scorers_mod
+    import core.spader.vae as vae_mod
+
+    h = hashlib.sha256()
+    for mod in (scorers_mod, gradcam_mod, regressor_mod, vae_mod, graph_mod):
+        h.update(inspect.getsource(mod).encode("utf-8"))
+    h.update(f"torch {torch.__version__} opset {OPSET}".encode())
+    return h.hexdigest()
+
+
 def graph_metadata(model: SpaderModel, m: int = M_SAMPLES) -> dict[str, str]:
     """What a graph file must say about itself to be used for ``model``."""
     return {
         "spader_graph_version": GRAPH_VERSION,
+        "code_digest": code_digest(),
         "model_digest": model_digest(model),
         "m_samples": str(int(m)),
         "input_size": str(model.input_size),
@@ -228,14 +248,14 @@ def export_graph(model: SpaderModel, path: str | os.PathLike[str], m: int = M_SA
 
 
 def read_graph_metadata(path: str | os.PathLike[str]) -> dict[str, str] | None:
-    """The metadata of a graph file, or None when it is missing or not a readable graph."""
+    """The metadata of a graph file, or None when it is missing or not a readable graph
+    (read with onnx, which every graph backend needs to export anyway)."""
     try:
-        import onnxruntime as ort
+        import onnx
 
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 4
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        return dict(sess.get_modelmeta().custom_metadata_map)
+        proto = onnx.load(str(path))
+        onnx.checker.check_model(proto)
+        return {p.key: p.value for p in proto.metadata_props}
     except Exception:
         return None
 
