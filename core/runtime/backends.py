@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -73,28 +73,50 @@ def _batch_from_outputs(out: list[np.ndarray]) -> ScoreBatch:
                       recon=recon, loss_map=loss, cam=cam, weighted_loss=weighted)
 
 
-class OnnxRuntimeBackend:
-    """The exported graph on onnxruntime's CPU provider."""
+class _GraphBackend:
+    """What the two runtimes of the exported graph share: the graph, the thread count, the
+    label and the numpy feeds; each builds its own session in ``_build``."""
 
-    key = "onnxruntime"
+    key = ""
+    name = ""
 
     def __init__(self, graph: Path, threads: int | None = None) -> None:
-        import onnxruntime  # noqa: F401  (ImportError: the caller falls back)
-
         self.graph = Path(graph)
         self.threads: int | None = None
-        self._session = None
+        self._runner: Any = None
         self.set_threads(threads)
 
     @property
     def label(self) -> str:
-        return f"onnxruntime CPU, {self.threads or 'default'} thread{'s' if self.threads != 1 else ''}"
+        return f"{self.name} CPU, {self.threads or 'default'} thread{'s' if self.threads != 1 else ''}"
 
     def set_threads(self, threads: int | None) -> None:
+        if self._runner is not None and threads == self.threads:
+            return
+        self._runner = self._build(threads)
+        self.threads = threads
+
+    def _build(self, threads: int | None) -> Any:
+        raise NotImplementedError
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def score(self, x: torch.Tensor, eps: torch.Tensor) -> ScoreBatch:
+        feeds = {"x": np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32),
+                 "eps": np.ascontiguousarray(eps.detach().cpu().numpy(), dtype=np.float32)}
+        return _batch_from_outputs(self._run(feeds))
+
+
+class OnnxRuntimeBackend(_GraphBackend):
+    """The exported graph on onnxruntime's CPU provider."""
+
+    key = "onnxruntime"
+    name = "onnxruntime"
+
+    def _build(self, threads: int | None) -> Any:
         import onnxruntime as ort
 
-        if self._session is not None and threads == self.threads:
-            return
         so = ort.SessionOptions()
         so.log_severity_level = 3
         so.intra_op_num_threads = int(threads or 0)  # 0 = one per physical core
@@ -108,49 +130,29 @@ class OnnxRuntimeBackend:
         # frame (live window, 2 cores: capture->score p95 33-56 ms over 8 runs without,
         # 24-38 ms over 6 with; docs/results.md).
         so.add_session_config_entry("session.dynamic_block_base", "4")
-        self._session = ort.InferenceSession(str(self.graph), so, providers=["CPUExecutionProvider"])
-        self.threads = threads
+        return ort.InferenceSession(str(self.graph), so, providers=["CPUExecutionProvider"])
 
-    def score(self, x: torch.Tensor, eps: torch.Tensor) -> ScoreBatch:
-        feeds = {"x": np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32),
-                 "eps": np.ascontiguousarray(eps.detach().cpu().numpy(), dtype=np.float32)}
-        return _batch_from_outputs(self._session.run(None, feeds))  # type: ignore[union-attr]
+    def _run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self._runner.run(None, feeds)
 
 
-class OpenVinoBackend:
+class OpenVinoBackend(_GraphBackend):
     """The exported graph on OpenVINO's CPU plugin, in float32 (no bf16 or int8 downcast)."""
 
     key = "openvino"
+    name = "OpenVINO"
 
-    def __init__(self, graph: Path, threads: int | None = None) -> None:
-        import openvino  # noqa: F401
-
-        self.graph = Path(graph)
-        self.threads: int | None = None
-        self._request = None
-        self.set_threads(threads)
-
-    @property
-    def label(self) -> str:
-        return f"OpenVINO CPU, {self.threads or 'default'} thread{'s' if self.threads != 1 else ''}"
-
-    def set_threads(self, threads: int | None) -> None:
+    def _build(self, threads: int | None) -> Any:
         import openvino as ov
 
-        if self._request is not None and threads == self.threads:
-            return
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
         if threads:
-            config["INFERENCE_NUM_THREADS"] = int(threads)  # type: ignore[assignment]
-        compiled = ov.Core().compile_model(str(self.graph), "CPU", config)
-        self._request = compiled.create_infer_request()
-        self.threads = threads
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        return ov.Core().compile_model(str(self.graph), "CPU", config).create_infer_request()
 
-    def score(self, x: torch.Tensor, eps: torch.Tensor) -> ScoreBatch:
-        feeds = {"x": np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32),
-                 "eps": np.ascontiguousarray(eps.detach().cpu().numpy(), dtype=np.float32)}
-        res = self._request.infer(feeds)  # type: ignore[union-attr]
-        return _batch_from_outputs([np.array(res[i]) for i in range(5)])
+    def _run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        res = self._runner.infer(feeds)
+        return [np.array(res[i]) for i in range(5)]
 
 
 def live_threads(key: str, cpus: int | None = None) -> int | None:
