@@ -59,6 +59,10 @@ class ScorePoint:
     has_hand: bool
     latency_ms: float  # captured -> published
     generation: int
+    # re-scoring a screening: the smoothed score and verdict recorded for this frame when
+    # it was screened (None / "" otherwise)
+    as_screened: float | None = None
+    as_screened_verdict: str = ""
 
 
 @dataclass
@@ -147,7 +151,10 @@ class Controller(QObject):
         self.screening: Any = None  # core.screening.session.ScreeningSession while one runs
         self.replaying_screening: Any = None  # the ScreeningFolder replayed with its recorded results
         self._live_scorer: Any = None  # the scorer to go back to after such a replay
+        self.rescoring = False  # that replay is being scored again beside its recorded results
+        self.compared = [0, 0]  # frames re-scored with a recorded verdict, and how many differ
         self._opening_recorded = False
+        self._idle_polls = 0  # display ticks the scoring has been idle after the source ended
         self.latencies_ms: deque[float] = deque(maxlen=3000)
         if model is not None:
             self.set_model(model)
@@ -254,6 +261,7 @@ class Controller(QObject):
         self.close_source()
         self._leave_recorded()
         self._live_scorer = self.scorer
+        self.rescoring = False
         self.scorer = RecordedScorer(sf.session_path, f"recorded: {h.get('id', sf.path.name)}")
         self.replaying_screening = sf
         self._opening_recorded = True
@@ -263,10 +271,34 @@ class Controller(QObject):
             self._opening_recorded = False
         return True
 
+    def rescore_screening(self) -> bool:
+        """Score the replayed screening again with the current model, each frame beside the
+        result recorded when it was screened (ScorePoint.as_screened, ``compared``)."""
+        from core.screening.replay import ComparingScorer, RecordedScorer
+
+        sf = self.replaying_screening
+        if sf is None:
+            raise CaptureError("open a screening for replay first (Screening → Screenings…)")
+        live = self._live_scorer
+        if live is None:
+            raise CaptureError("no model to re-score with: open a model first")
+        h = sf.header()
+        self.close_source()
+        self.scorer = ComparingScorer(live, RecordedScorer(sf.session_path))
+        self.rescoring = True
+        self.compared = [0, 0]
+        self._opening_recorded = True
+        try:
+            self.open(str(sf.session_path), label=f"screening {h.get('id')} (re-scored with {self.model_name})", kind="file")
+        finally:
+            self._opening_recorded = False
+        return True
+
     def _leave_recorded(self) -> None:
         if getattr(self, "replaying_screening", None) is not None:
             self.scorer = self._live_scorer
             self.replaying_screening = None
+            self.rescoring = False
 
     def end_screening(self, finished: bool = True) -> Any:
         """Close the running screening (``finished``: results written; else it stays
@@ -286,7 +318,18 @@ class Controller(QObject):
         missing piece of the scoring path) leaves the app showing frames without scores,
         and says why through ``scoring_unavailable``."""
         self.model = model
-        if self.scorer is not None and self.scoring_error is None:
+        if getattr(self.scorer, "backend", None) == "recorded":
+            # a replay of recorded results scores nothing: the model is for what comes after
+            # (a re-score, another source)
+            try:
+                if self._live_scorer is not None:
+                    self._live_scorer.set_model(model)
+                else:
+                    self._live_scorer = self._scorer_factory(model, self.device_pref)
+            except Exception as exc:
+                self._live_scorer = None
+                self._scoring_failed(exc)
+        elif self.scorer is not None and self.scoring_error is None:
             if self.worker is not None and self.worker.alive:
                 self.worker.set_model(model)
             else:
@@ -359,9 +402,13 @@ class Controller(QObject):
             has_hand=bool(r.has_hand),
             latency_ms=float(r.latency_ms),
             generation=generation,
+            **_as_screened(r),
         )
         with self._points_lock:
             self._points.append(p)
+            if p.as_screened_verdict:
+                self.compared[0] += 1
+                self.compared[1] += p.as_screened_verdict != p.verdict
         sc = self.screening
         if sc is not None and not sc.closed and generation == self._generation:
             sc.on_result(r, p.t_s, self.threshold, raw_time=True)
@@ -597,7 +644,35 @@ class Controller(QObject):
             self.latencies_ms.append(p.latency_ms)
         self.delivered.extend(points)
         self._dispatch_events()
+        self._check_screening()
         return Tick(frame, result, points)
+
+    def _check_screening(self) -> None:
+        """A screening whose recording failed is closed as interrupted (what was written
+        stays); one whose recording ended has its attempt interrupted once every frame
+        read has been judged."""
+        sc = self.screening
+        if sc is None or sc.closed:
+            return
+        if sc.write_error is not None:
+            msg = sc.write_error
+            try:
+                self.end_screening(finished=False)
+            except Exception:
+                pass
+            self.event.emit("screening", "stopped", msg)
+            return
+        if not (self.ended and str(sc.phase) == "running"):  # also an attempt begun after the end
+            self._idle_polls = 0
+            return
+        idle = self.worker is None or not self.worker.alive or self.worker.idle
+        self._idle_polls = self._idle_polls + 1 if idle else 0
+        if self._idle_polls >= 2:  # twice: a frame just taken from the queue is not yet "busy"
+            self._idle_polls = 0
+            try:
+                sc.interrupt("the recording ended")
+            except Exception as exc:
+                self.event.emit("worker", "error", f"the screening could not record the interruption: {exc}")
 
     def _dispatch_events(self) -> None:
         cap = self.capture
@@ -613,8 +688,10 @@ class Controller(QObject):
         try:
             if ev.kind == EventKind.DEVICE_LOST and sc is not None and not sc.closed:
                 sc.interrupt("camera lost")  # the attempt is marked interrupted; a retry is offered
-            elif ev.kind == EventKind.END_OF_STREAM and sc is not None and not sc.closed:
-                sc.interrupt("the recording ended")
+            # at END_OF_STREAM the last frames read may still wait for scoring: a running
+            # attempt ends once they are judged (see _check_screening), not before
+            elif ev.kind == EventKind.RECORDER_ERROR and sc is not None and not sc.closed:
+                sc.recording_failed(ev.message)
         except Exception as exc:  # a full disk: said, and the other events still dispatched
             self.event.emit("worker", "error", f"the screening could not record the interruption: {exc}")
         if ev.kind == EventKind.STARTED:
@@ -665,6 +742,11 @@ class Controller(QObject):
                 busy=ws.busy,
             )
         return out
+
+
+def _as_screened(r: Any) -> dict[str, Any]:
+    a = r.extra.get("as_screened") if r.extra else None
+    return {} if not a else {"as_screened": a.get("smoothed"), "as_screened_verdict": str(a.get("verdict") or "")}
 
 
 def _desc_kind(spec: str) -> str:

@@ -50,6 +50,21 @@ def show_info(parent: QWidget | None, title: str, text: str) -> None:
     QMessageBox.information(parent, title, text)
 
 
+def confirm(parent: QWidget | None, title: str, text: str, yes: str = "Continue") -> bool:
+    """Ask before something that cannot be undone; No is the default. Unattended
+    (NON_INTERACTIVE) the answer is yes, said on stderr."""
+    if NON_INTERACTIVE:
+        import sys
+
+        print(f"{title}: {text} (unattended: yes)", file=sys.stderr)
+        return True
+    box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.NoButton, parent)
+    go = box.addButton(yes, QMessageBox.AcceptRole)
+    box.setDefaultButton(box.addButton(QMessageBox.Cancel))
+    box.exec()
+    return box.clickedButton() is go
+
+
 def error_text(exc: BaseException) -> str:
     """The message of an error the user can act on; type and message for anything else."""
     from capture.errors import CaptureError

@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
         self._countdown_end: float | None = None  # monotonic time the 3-2-1 ends
         self._demo_script: dict | None = None  # the scripted operator of the demo screening
         self._last_screening: Path | None = None  # folder of the last screening, for its report
+        self._rescore_told = False  # the end of a re-score was said
+        self._live_spans: list = []  # the attempt windows drawn for the running screening
         if demo_path is None:
             from core.assets import DEMO_SESSION
 
@@ -316,11 +318,14 @@ class MainWindow(QMainWindow):
         self.act_screen_report = self._action("&Report of the last screening…", self.export_report)
         self.act_screen_list = self._action("Screenings…", self.show_screenings, "Ctrl+Shift+L",
                                             tip="Every screening in the data folder: open one for replay, export its report")
+        self.act_screen_rescore = self._action(
+            "Re-score the replayed screening with the current model", self.rescore_screening,
+            tip="Score its frames again with the model now open; the recorded scores and verdicts stay beside them")
         self.act_screen_demo = self._action("&Demo screening (scripted)", self.demo_screening,
                                             tip="The demo recording screened by a scripted operator: the first "
                                             "attempt is not imitated, the second is")
         for a in (self.act_screen_start, self.act_screen_next, self.act_screen_invalid, self.act_screen_end, None,
-                  self.act_screen_report, self.act_screen_list, None, self.act_screen_demo):
+                  self.act_screen_report, self.act_screen_list, self.act_screen_rescore, None, self.act_screen_demo):
             m_scr.addSeparator() if a is None else m_scr.addAction(a)
         m_scr.addSeparator()
         a = QAction("Tune the threshold from validation data…  (not available yet)", self)
@@ -440,6 +445,8 @@ class MainWindow(QMainWindow):
 
     def open_spec(self, spec: str, *, label: str | None = None, kind: str | None = None, **kw: Any) -> bool:
         """Open a source; a bad one gets an error dialog and False (the window stays as it was)."""
+        if not self._may_leave_screening():
+            return False
         loop = kw.pop("loop", self.transport.loop_box.isChecked())
         speed = kw.pop("speed", float(self.transport.speed_box.currentData()))
         try:
@@ -452,6 +459,17 @@ class MainWindow(QMainWindow):
             self.settings.set("source/last", str(spec))
         return True
 
+    def _may_leave_screening(self) -> bool:
+        """Another source ends a running screening (as interrupted): ask first."""
+        sc = self.controller.screening
+        if sc is None or sc.closed:
+            return True
+        return dialogs.confirm(
+            self, "A screening is running",
+            f"Opening another source ends screening {sc.folder.path.name} now. It is kept as interrupted, with "
+            "everything recorded so far; its running attempt, if any, is marked interrupted.\n\n"
+            "To finish it properly instead, press Cancel, then N or Ctrl+Shift+E.", yes="End it and open")
+
     def open_source_object(self, source, *, label: str, kind: str = "custom", mode: str | None = None) -> None:
         """Open a FrameSource object (tests, plug-ins)."""
         self.controller.open(source, label=label, kind=kind, mode=mode)
@@ -459,6 +477,8 @@ class MainWindow(QMainWindow):
 
     def _on_new_source(self) -> None:
         c = self.controller
+        self.banner.clear_message("rescore")
+        self._rescore_told = False
         self.score_plot.reset()
         self.depth_view.clear()
         self.depth_view.set_placeholder("Opening the source…")
@@ -749,6 +769,13 @@ class MainWindow(QMainWindow):
                 b.show_message("recording", message, "warning")
             elif kind == "recorder_error":
                 b.show_message("recording", message, "error")
+        elif origin == "screening" and kind == "stopped":
+            self._countdown_end = None
+            self._screening_actions_update()
+            folder = self._last_screening
+            b.show_message("screening", f"The screening was stopped: {message}. Everything recorded before that is "
+                           f"kept{f' in {folder}' if folder else ''}, listed as interrupted. Free space on the disk, "
+                           "then start a new screening.", "error")
         elif origin == "worker" and kind == "error":
             self._scoring_error_at = time.monotonic()
             b.show_message("scoring", f"Scoring problem: {message}", "error")
@@ -792,6 +819,7 @@ class MainWindow(QMainWindow):
             self._plot_drawn_at = now
             self.score_plot.redraw()  # a no-op when no point came since the last redraw
         self._tick_screening(now)
+        self._tick_rescore()
         self.display_fps = self.display_rate.update(self.depth_view.frames_drawn, now)
 
     # -- the screening test ---------------------------------------------------------------------------
@@ -804,6 +832,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_screen_next, self.act_screen_invalid, self.act_screen_end):
             a.setEnabled(running)
         self.act_screen_report.setEnabled(self._last_screening is not None)
+        self.act_screen_rescore.setEnabled(self.controller.replaying_screening is not None and not running)
         self.screening_panel.setVisible(running or self._last_screening is not None and sc is not None)
 
     def _screening_data_dir(self) -> Path:
@@ -835,6 +864,9 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot start the screening", dialogs.error_text(exc))
             return False
         self._last_screening = sc.folder.path
+        self._live_spans = []
+        self.score_plot.set_attempts([])
+        self.banner.clear_message("screening")
         self._countdown_end = None
         self.set_threshold(self.controller.threshold, remember=False)  # what the screening records is shown
         self._screening_actions_update()
@@ -854,23 +886,58 @@ class MainWindow(QMainWindow):
 
     def replay_screening(self, folder: str | Path) -> bool:
         """The screening's session with the scores and verdicts recorded when it ran."""
+        if not self._may_leave_screening():
+            return False
         try:
             self.controller.replay_screening(folder)
         except Exception as exc:
             dialogs.show_error(self, "Cannot replay the screening", dialogs.error_text(exc))
             return False
-        self.score_plot.reset()
+        self._on_new_source()
+        self._show_recorded_attempts()
+        self._screening_actions_update()
+        self.statusBar().showMessage("Replaying the recorded results (scores and verdicts as they were); "
+                                     "Screening → Re-score compares them with the current model.", 10000)
+        return True
+
+    def rescore_screening(self, checked: bool = False) -> bool:
+        """The replayed screening scored again by the current model, its recorded smoothed
+        score and verdicts drawn beside the new ones."""
+        try:
+            self.controller.rescore_screening()
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot re-score the screening", dialogs.error_text(exc))
+            return False
+        self._on_new_source()
+        self._show_recorded_attempts()
+        self._screening_actions_update()
+        self.statusBar().showMessage(f"Re-scoring with {self.controller.model_name}: the dashed line and the lower "
+                                     "strip are what was recorded when it was screened.", 10000)
+        return True
+
+    def _tick_rescore(self) -> None:
+        """At the end of a re-score: how many frames the new verdict differs on."""
+        c = self.controller
+        if not c.rescoring or not c.ended or self._rescore_told or (c.worker is not None and not c.worker.idle):
+            self._rescore_told = self._rescore_told and c.rescoring and c.ended
+            return
+        self._rescore_told = True
+        n, diff = c.compared
+        self.banner.show_message(
+            "rescore", f"Re-scored {n} frames with {c.model_name} at threshold {c.threshold:+.3f}: the verdict differs "
+            f"from the one recorded when it was screened on {diff} ({100 * diff / max(n, 1):.0f} %). Dashed line and "
+            "lower strip: as screened.", "info")
+
+    def _show_recorded_attempts(self) -> None:
         from core.screening.replay import screening_time_offset
 
+        self.score_plot.reset()
         sf = self.controller.replaying_screening
         res = sf.results() or {}
         shift = screening_time_offset(sf.session_path)  # the plot's clock starts at the session's first frame
         self.score_plot.set_attempts([
             (a["start_t"] + shift, a["end_t"] + shift, f"attempt {a['number']}: {str(a['outcome']).replace('_', ' ')}")
             for t in res.get("tasks", []) for a in t.get("attempts", []) if a.get("end_t") is not None])
-        self.statusBar().showMessage("Replaying the recorded results (scores and verdicts as they were); "
-                                     "open its session folder as a recording to re-score it.", 10000)
-        return True
 
     def demo_screening(self, checked: bool = False) -> bool:
         """The demo recording, screened with the demo protocol by a scripted operator who
@@ -1011,6 +1078,8 @@ class MainWindow(QMainWindow):
         if self._countdown_end is not None and now >= self._countdown_end:
             self._begin_attempt()
         self._demo_step(now)
+        if not sc.closed:
+            self._plot_live_attempts(sc)
         s = sc.screening
         task, phase = s.task, str(s.phase)
         title = f"{sc.protocol.name} · {task.title} · attempt {len(s.attempts[task.id]) + (0 if phase in ('running', 'outcome') else 1)} of {task.attempts}"
@@ -1038,6 +1107,23 @@ class MainWindow(QMainWindow):
             keys = "Space: retry · N: next task · I: mark invalid" if s.can_retry() else "N: next task · I: mark invalid"
             self.screening_panel.show_state(title, text, "", keys)
 
+    def _plot_live_attempts(self, sc) -> None:
+        """The running screening's attempts as windows on the score plot (the running one
+        grows with it)."""
+        plot = self.score_plot
+        spans = []
+        for task_id, attempts in sc.screening.attempts.items():
+            for a in attempts:
+                end = a.end_t if a.end_t is not None else sc.last_t
+                x0, x1 = plot.x_of(sc.raw_time(a.start_t)), plot.x_of(sc.raw_time(end if end is not None else a.start_t))
+                if x0 is None or x1 is None:
+                    continue
+                what = "running" if a.outcome is None else str(a.outcome.value).replace("_", " ")
+                spans.append((round(x0, 1), round(max(x1, x0), 1), f"attempt {a.number}: {what}"))
+        if spans != self._live_spans:
+            self._live_spans = spans
+            plot.set_attempts(spans)
+
     def _show_result(self, r) -> None:
         if self._camera_lost:  # a result of a frame from before the cable was pulled: no verdict now
             return
@@ -1047,6 +1133,12 @@ class MainWindow(QMainWindow):
         sc = self.controller.screening
         if sc is not None and not sc.closed and str(sc.phase) != "running":
             verdict, note = "WAITING", "between attempts: hands may rest, nothing is judged"
+        was = (r.extra or {}).get("as_screened")
+        if was and was.get("verdict"):
+            shown = "WAITING" if was.get("phase") not in ("", "running") else was["verdict"]
+            same = "same" if was["verdict"] == verdict else "differs"
+            note = (note + "\n" if note else "") + (f"as screened: {shown} · smoothed {_fmt_score(was.get('smoothed'))}"
+                                                    f" ({same})")
         self.verdict_panel.set_state(verdict, r.score, None if st is None else st.smoothed, self.controller.threshold, note)
         self.depth_view.set_result(r, self._box_color())
         self.crop_view.set_result(r if r.has_hand else None)
@@ -1143,3 +1235,7 @@ Ctrl+D\tdemo session
 Ctrl+M\topen a model
 F11\tfull screen
 F1\tthis list"""
+
+
+def _fmt_score(v: float | None) -> str:
+    return "–" if v is None else f"{v:+.3f}"

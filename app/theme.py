@@ -33,6 +33,7 @@ BANNER_COLORS: dict[str, tuple[str, str]] = {  # level -> (background, text)
 RAW_PEN = "#7d8a99"
 SMOOTH_PEN = "#e8ecf0"
 THRESHOLD_PEN = "#5aa9e6"
+SCREENED_PEN = "#f0a35a"  # a re-scored screening: what was recorded when it was screened
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:

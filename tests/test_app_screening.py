@@ -53,6 +53,11 @@ def test_a_full_screening_in_the_window(make_window, qtbot, tmp_path: Path, monk
     assert a1.outcome.value == "not_imitated"
     assert a1.end_t - a1.start_t == pytest.approx(10.0, abs=FRAME_S + 1e-6)
     qtbot.waitUntil(lambda: win.screening_panel.state[1] == "not imitated within 10 s", timeout=5000)
+    # the attempt is a window on the live plot, as long as it lasted
+    qtbot.waitUntil(lambda: win.score_plot.attempt_labels == ["attempt 1: not imitated"], timeout=5000)
+    region = win.score_plot._attempt_items[0]
+    lo, hi = region.getRegion()
+    assert hi - lo == pytest.approx(10.0, abs=0.2)
     win.act_play.trigger()  # Space: retry
     qtbot.waitUntil(lambda: str(sc.phase) == "outcome" and len(sc.screening.attempts["pigeon"]) == 2, timeout=20000)
     a2 = sc.screening.last_attempt
@@ -143,9 +148,33 @@ def test_a_screening_replays_with_its_recorded_scores_and_verdicts(make_window, 
     np.testing.assert_allclose(y[-len(want):], want, atol=1e-6, equal_nan=True)
     assert list(win.score_plot.verdicts)[-len(rows):] == [r["verdict"] for r in rows]
     assert win.score_plot.attempt_labels == ["attempt 1: not imitated", "attempt 2: imitated"]
+    # a model opened during the replay changes nothing on show; it is the one a re-score uses
+    from core.spader.checkpoint import load_model
+
+    win.controller.set_model(load_model(DEFAULT_MODEL))
+    assert ctrl.scorer.backend == "recorded" and ctrl.scoring_error is None
+    # re-scoring is its own action: the new scores, and beside them what was recorded
+    assert win.act_screen_rescore.isEnabled() and win.rescore_screening()
+    assert ctrl.scorer.backend != "recorded" and ctrl.rescoring
+    qtbot.waitUntil(lambda: ctrl.ended and len(win.score_plot.raw) >= len(rows) and ctrl.worker.idle, timeout=60000)
+    win.score_plot.redraw()
+    screened = np.array(list(win.score_plot.screened), dtype=float)[-len(rows):]
+    want_sm = np.array([float(r["smoothed"]) if r["smoothed"] else np.nan for r in rows])
+    np.testing.assert_allclose(screened, want_sm, atol=1e-6, equal_nan=True)
+    assert list(win.score_plot.screened_verdicts)[-len(rows):] == [r["verdict"] for r in rows]
+    x, y = win.score_plot.screened_curve.getData()
+    assert x is not None and np.isfinite(y).sum() > 100  # the dashed line is drawn
+    assert "as screened" in win.score_plot.getPlotItem().titleLabel.text
+    assert ctrl.compared[0] == len(rows)  # every frame compared
+    assert win.score_plot.attempt_labels == ["attempt 1: not imitated", "attempt 2: imitated"]
+    qtbot.waitUntil(lambda: win.banner.has("rescore"), timeout=5000)
+    assert f"Re-scored {len(rows)} frames" in win.banner.messages["rescore"][1]
+    assert f"when it was screened on {ctrl.compared[1]} " in win.banner.messages["rescore"][1]
+    assert "as screened:" in win.verdict_panel.detail_label.text()
     # any other source is scored again by the model
     assert win.open_recording(DEMO_SESSION) and ctrl.scorer.backend != "recorded"
     qtbot.waitUntil(lambda: win.score_plot.attempt_labels == [], timeout=10000)
+    assert not ctrl.rescoring and "as screened" not in win.score_plot.getPlotItem().titleLabel.text
 
 
 def test_a_camera_lost_during_an_attempt_interrupts_it_and_offers_it_again(make_window, qtbot, tmp_path: Path) -> None:
@@ -172,3 +201,87 @@ def test_a_camera_lost_during_an_attempt_interrupts_it_and_offers_it_again(make_
     cam.plug_back()
     win.end_screening()
     assert sc.closed
+
+
+def test_a_full_disk_during_an_attempt_stops_the_screening_and_keeps_what_was_written(
+        make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    from app_support import flaky_camera
+    from disk_support import FullDisk
+
+    from core.screening.record import read_events, read_results
+    from core.screening.store import list_screenings
+
+    data = tmp_path / "data"
+    win, ctrl, _ = make_window()
+    win.settings.set("screening/data_dir", str(data))
+    cam = flaky_camera()
+    win.open_source_object(cam, label="Fake camera", kind="camera")
+    qtbot.waitUntil(lambda: len(ctrl.delivered) > 3, timeout=20000)
+    assert win.start_screening("P-8", protocol_path=str(_protocol(tmp_path)))
+    sc = ctrl.screening
+    win.act_play.trigger()  # Space (no countdown in this protocol)
+    qtbot.waitUntil(lambda: str(sc.phase) == "running" and (sc.last_t or 0) > 0.5, timeout=10000)
+    disk = FullDisk(monkeypatch, data)
+    before = read_results(sc.folder.session_path)
+    disk.fill()
+    qtbot.waitUntil(lambda: sc.closed, timeout=10000)
+    assert sc.screening.last_attempt.outcome.value == "interrupted"
+    assert "recording failed" in sc.screening.last_attempt.note
+    assert ctrl.recorder is None and win.act_screen_start.isEnabled()
+    assert win.banner.has("screening") and "No space left on device" in win.banner.messages["screening"][1]
+    assert "kept" in win.banner.messages["screening"][1]
+    disk.free()
+    (listed,) = list_screenings(data)
+    assert listed.status == "interrupted"
+    session = listed.path / "session"
+    after = read_results(session)  # what was written before the disk filled stays
+    assert before and after[:len(before)] == before
+    assert [e["event"] for e in read_events(session)] == ["attempt_started"]  # the end never reached the disk
+    # with space again, a new screening starts and the banner goes
+    assert win.start_screening("P-8", protocol_path=str(_protocol(tmp_path))) and not win.banner.has("screening")
+    win.end_screening()
+
+
+def test_an_attempt_cut_by_the_end_of_the_recording_ends_at_its_last_judged_frame(make_window, qtbot, tmp_path: Path) -> None:
+    from core.screening.record import read_results
+
+    data = tmp_path / "data"
+    win, ctrl, _ = make_window()
+    win.settings.set("screening/data_dir", str(data))
+    assert win.open_recording(DEMO_SESSION)
+    win.transport.loop_box.setChecked(False)
+    ctrl.set_speed(4.0)  # frames queue for scoring when the recording ends
+    assert win.start_screening("P-7", protocol_path=str(_protocol(tmp_path)))
+    sc = ctrl.screening
+    qtbot.waitUntil(lambda: (sc.last_t or 0) >= 20.2, timeout=30000)
+    win.act_play.trigger()  # Space: 0.8 s before the end, too short for the 1 s hold
+    qtbot.waitUntil(lambda: str(sc.phase) == "outcome", timeout=20000)
+    a = sc.screening.last_attempt
+    assert a.outcome.value == "interrupted" and a.note == "the recording ended"
+    win.act_play.trigger()  # a retry after the end has no frames: it ends at once, said the same way
+    qtbot.waitUntil(lambda: str(sc.phase) == "outcome" and len(sc.screening.attempts["pigeon"]) == 2, timeout=5000)
+    assert sc.screening.last_attempt.note == "the recording ended"
+    win.end_screening()
+    rows = read_results(sc.folder.session_path)
+    assert a.end_t == pytest.approx(float(rows[-1]["t_s"]), abs=1e-6)  # every frame read was judged first
+    assert len(rows) == 210 - int(rows[0]["index"])
+
+
+def test_opening_another_source_during_a_screening_asks_first(make_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    from app import dialogs
+    from core.screening.store import list_screenings
+
+    data = tmp_path / "data"
+    win, ctrl, _ = make_window()
+    win.settings.set("screening/data_dir", str(data))
+    assert win.open_recording(DEMO_SESSION)
+    assert win.start_screening("P-6", protocol_path=str(_protocol(tmp_path)))
+    sc = ctrl.screening
+    asked = []
+    monkeypatch.setattr(dialogs, "confirm", lambda *a, **k: asked.append(a[2]) or False)
+    assert not win.open_recording(DEMO_SESSION) and not win.replay_screening(sc.folder.path)
+    assert len(asked) == 2 and "kept as interrupted" in asked[0] and not sc.closed  # Cancel: nothing changed
+    monkeypatch.setattr(dialogs, "confirm", lambda *a, **k: True)
+    assert win.open_recording(DEMO_SESSION) and sc.closed
+    (listed,) = list_screenings(data)
+    assert listed.status == "interrupted"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.cli.main import main
+from disk_support import FullDisk
 from core.screening.attempts import AttemptJudge, Outcome
 from core.screening.audit import AuditLog, verify
 from core.screening.protocol import BUNDLED_PROTOCOL, ProtocolError, Task, load_protocol, parse_protocol
@@ -288,3 +289,100 @@ def test_two_audit_writers_on_one_log_keep_the_chain(tmp_path: Path) -> None:
         t.join()
     r = verify(tmp_path)
     assert r.ok and r.entries == 60
+
+
+def test_a_full_disk_keeps_every_line_written_before_and_lines_after_it_readable(tmp_path: Path, monkeypatch) -> None:
+    from core.errors import SpaderError
+    from core.screening.record import EventsLog, ResultsLog, read_events, read_results
+
+    disk = FullDisk(monkeypatch, tmp_path)
+    log, ev = ResultsLog(tmp_path), EventsLog(tmp_path)
+    for i in range(3):
+        log.write(_result(i), t_s=i / 30, threshold=0.0)
+    ev.write({"event": "attempt_started", "t": 0.0})
+    disk.fill()
+    with pytest.raises(SpaderError, match="No space left on device"):
+        log.write(_result(3), t_s=0.1, threshold=0.0)  # half a row reaches the file
+    disk.fill()  # again: the event line is cut too
+    with pytest.raises(SpaderError, match="No space left on device"):
+        ev.write({"event": "attempt_ended", "t": 0.1})
+    disk.free()  # space was freed: the next lines are whole lines again
+    log.write(_result(4), t_s=4 / 30, threshold=0.0)
+    ev.write({"event": "attempt_ended", "t": 0.2})
+    log.close(), ev.close()
+    assert [int(r["index"]) for r in read_results(tmp_path)] == [0, 1, 2, 4]
+    assert [(e["event"], e["t"]) for e in read_events(tmp_path)] == [("attempt_started", 0.0), ("attempt_ended", 0.2)]
+
+
+def test_a_full_disk_during_an_attempt_interrupts_it_and_keeps_its_events_in_order(tmp_path: Path, monkeypatch) -> None:
+    from core.screening.record import read_events, read_results
+    from core.screening.session import ScreeningSession
+    from core.screening.store import ScreeningFolder, list_screenings
+
+    data = tmp_path / "data"
+    folder = ScreeningFolder.create(data, {"subject_id": "P-0001"})
+    folder.session_path.mkdir()
+    sess = ScreeningSession(folder, load_protocol(), AuditLog(data), "op-3")
+    sess.open_logs()
+    disk = FullDisk(monkeypatch, data)
+    for i in range(10):
+        sess.on_result(_result(i), i / FPS, 0.0)
+    sess.begin_attempt()
+    for i in range(10, 20):
+        sess.on_result(_result(i), i / FPS, 0.0)
+    disk.fill()
+    sess.on_result(_result(20), 20 / FPS, 0.0)
+    assert sess.write_error and "No space left" in sess.write_error
+    assert sess.phase is Phase.OUTCOME and sess.screening.last_attempt.outcome is Outcome.INTERRUPTED
+    assert sess.unwritten_events >= 1  # the attempt's end could not be written yet
+    assert sess.on_result(_result(21), 21 / FPS, 0.0) == []  # nothing more is judged
+    disk.free()
+    sess.note("disk freed")  # the next event writes the waiting ones first, in order
+    assert sess.unwritten_events == 0
+    sess.close(finished=True)  # a recording with a gap is never "complete"
+    assert [int(r["index"]) for r in read_results(folder.session_path)] == list(range(20))
+    events = [(e["event"], e.get("outcome")) for e in read_events(folder.session_path)]
+    assert events == [("attempt_started", None), ("attempt_ended", "interrupted"), ("note", None)]
+    assert "recording failed" in next(e for e in read_events(folder.session_path) if e["event"] == "attempt_ended")["note"]
+    assert verify(data).ok and verify(data).entries == 3
+    (listed,) = list_screenings(data)
+    assert listed.status == "interrupted"
+
+
+def test_the_result_of_an_interrupted_screening_is_rebuilt_from_its_events() -> None:
+    from core.screening.run import summary_from_events
+
+    sc = Screening(load_protocol())
+    sc.begin_attempt(3.0)
+    _run(sc, [(10.5, -0.4)], 3.0)  # not imitated
+    sc.mark_invalid(13.5, "the subject sneezed")
+    sc.begin_attempt(14.0)
+    _run(sc, [(2.0, -0.4)], 14.0)  # still running when the process died
+    proto = load_protocol().to_dict()
+    s = summary_from_events(sc.events, proto, last_t=16.0)
+    (task,) = s["tasks"]
+    assert [(a["number"], a["outcome"]) for a in task["attempts"]] == [(1, "invalid"), (2, "interrupted")]
+    assert task["attempts"][0]["invalid_reason"] == "the subject sneezed"
+    assert task["attempts"][1]["end_t"] == 16.0 and task["attempts"][1]["note"] == "the screening stopped"
+    assert task["result"] == "incomplete" and s["overall"] == "incomplete" and s["finished"] is False
+    # a finished run rebuilt from its events gives the result it recorded
+    done = Screening(load_protocol())
+    done.begin_attempt(0.0)
+    _run(done, [(2.0, 0.4)], 0.0)
+    done.next_task(3.0)
+    assert summary_from_events(done.events, proto)["tasks"] == done.summary()["tasks"]
+
+
+def test_a_report_is_private_from_its_first_byte_and_replaces_an_older_one_whole(tmp_path: Path) -> None:
+    from core.screening.report import _write_private
+
+    out = tmp_path / "r.pdf"
+    out.write_bytes(b"old")
+    out.chmod(0o644)
+    old = os.umask(0)
+    try:
+        _write_private(out, b"%PDF-new")
+    finally:
+        os.umask(old)
+    assert out.read_bytes() == b"%PDF-new" and stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["r.pdf"]  # no temporary file left

@@ -142,6 +142,14 @@ def test_sigkill_during_an_attempt_leaves_an_interrupted_screening_missing_at_mo
         assert 0 <= missing <= 10, (frames, len(rows))  # 10 frames = 1 s of the 10 fps demo
         events = [e["event"] for e in read_events(folder.session_path)]
         assert events[0] == "attempt_started"
+        if k == 0:  # its report: the attempt as far as it got, rebuilt from the events
+            from pypdf import PdfReader
+
+            from core.screening.report import build_report
+
+            pdf = build_report(folder, tmp_path / "interrupted.pdf")
+            text = " ".join(" ".join(pg.extract_text().split()) for pg in PdfReader(str(pdf)).pages)
+            assert "(interrupted)" in text and "pigeon 1 2.0" in text, text[:600]
     listed = {s.subject_id: s.status for s in list_screenings(data)}
     assert listed == {f"P-{k}": "interrupted" for k in range(5)}, figures
     print("frames, results per kill:", figures)

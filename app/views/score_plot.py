@@ -4,7 +4,8 @@ x is seconds since the source started (the verdict tracker's clock: device time 
 stream has it); the plot shows the last ``window_s`` seconds. Raw scores are thin dots
 and lines, the smoothed score a bold line, the threshold a draggable horizontal line, and
 the verdict a translucent coloured band behind the curves (one bar per run of equal
-verdicts, drawn by a single BarGraphItem). When time goes backwards (a seek, a loop, a new
+verdicts, drawn by a single BarGraphItem). A re-scored screening adds what was recorded
+when it was screened: its smoothed score dashed, its verdicts in a strip along the bottom. When time goes backwards (a seek, a loop, a new
 source) the plot starts over.
 """
 
@@ -39,15 +40,15 @@ class ScorePlot(pg.PlotWidget):
         self.vb = pi.getViewBox()
         self.vb.setMouseEnabled(x=False, y=False)
         self.vb.disableAutoRange()
-        pi.setTitle(
+        self._title = (
             f'<span style="color:{theme.RAW_PEN}">● score</span>&nbsp;&nbsp;&nbsp;'
             f'<span style="color:{theme.SMOOTH_PEN}">━ smoothed</span>&nbsp;&nbsp;&nbsp;'
             f'<span style="color:{theme.THRESHOLD_PEN}">╌ threshold (drag to change)</span>&nbsp;&nbsp;&nbsp;'
             + "&nbsp;&nbsp;".join(
                 f'<span style="color:{theme.VERDICT_COLORS[v]}">■ {v}</span>' for v in ("NORMAL", "ANOMALY", "NO HAND")
-            ),
-            size="9pt",
+            )
         )
+        pi.setTitle(self._title, size="9pt")
         self.bands = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], pen=None, brush=(0, 0, 0, 0))
         self.bands.setZValue(-10)
         pi.addItem(self.bands, ignoreBounds=True)
@@ -56,6 +57,13 @@ class ScorePlot(pg.PlotWidget):
             symbolPen=None, symbolBrush=theme.RAW_PEN, connect="finite",
         )
         self.smooth_curve = pi.plot([], [], pen=pg.mkPen(theme.SMOOTH_PEN, width=2.5), connect="finite")
+        # a re-scored screening: the smoothed score recorded when it was screened (dashed)
+        # and its verdicts (a strip along the bottom), beside the new ones
+        self.screened_curve = pi.plot([], [], pen=pg.mkPen(theme.SCREENED_PEN, width=2, style=pg.QtCore.Qt.DashLine),
+                                      connect="finite")
+        self.screened_bands = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], pen=None, brush=(0, 0, 0, 0))
+        self.screened_bands.setZValue(-8)
+        pi.addItem(self.screened_bands, ignoreBounds=True)
         self.threshold_line = pg.InfiniteLine(
             pos=0.0, angle=0, movable=True,
             pen=pg.mkPen(theme.THRESHOLD_PEN, width=2, style=pg.QtCore.Qt.DashLine),
@@ -74,13 +82,17 @@ class ScorePlot(pg.PlotWidget):
         self.smooth: deque[float] = deque(maxlen=n)
         self.verdicts: deque[str] = deque(maxlen=n)
         self.indices: deque[int] = deque(maxlen=n)
+        self.screened: deque[float] = deque(maxlen=n)
+        self.screened_verdicts: deque[str] = deque(maxlen=n)
+        self._comparing = False  # points carry a recorded result beside the new one
         self._dirty = False
 
     # -- data -----------------------------------------------------------------------------------
     def reset(self) -> None:
         self._t0 = self._last_t = None
-        for d in (self.t, self.raw, self.smooth, self.verdicts, self.indices):
+        for d in (self.t, self.raw, self.smooth, self.verdicts, self.indices, self.screened, self.screened_verdicts):
             d.clear()
+        self._set_comparing(False)
         self._dirty = True
         self.redraw()
 
@@ -97,7 +109,25 @@ class ScorePlot(pg.PlotWidget):
             self.smooth.append(math.nan if p.smoothed is None else float(p.smoothed))
             self.verdicts.append(p.verdict or "PENDING")
             self.indices.append(int(p.index))
+            was = getattr(p, "as_screened_verdict", "")
+            self.screened.append(math.nan if getattr(p, "as_screened", None) is None else float(p.as_screened))
+            self.screened_verdicts.append(was)
+            if was and not self._comparing:
+                self._set_comparing(True)
             self._dirty = True
+
+    def _set_comparing(self, on: bool) -> None:
+        """The legend names the recorded line and strip only while they are drawn."""
+        if on == self._comparing and on == getattr(self, "_legend_comparing", None):
+            return
+        self._comparing = self._legend_comparing = on
+        extra = (f'&nbsp;&nbsp;&nbsp;<span style="color:{theme.SCREENED_PEN}">╌ as screened (smoothed; '
+                 'lower strip: its verdicts)</span>') if on else ""
+        self.getPlotItem().setTitle(self._title + extra, size="9pt")
+
+    def x_of(self, t_s: float | None) -> float | None:
+        """The plot's x of a point time (the tracker's clock); None before the first point."""
+        return None if self._t0 is None or t_s is None else float(t_s) - self._t0
 
     def set_attempts(self, attempts: list[tuple[float, float, str]]) -> None:
         """Mark attempt windows (start and end, seconds from the first frame) with a label,
@@ -146,14 +176,24 @@ class ScorePlot(pg.PlotWidget):
         sm = np.fromiter(self.smooth, float, len(self.smooth))[sl]
         self.raw_curve.setData(t, raw, connect="finite")
         self.smooth_curve.setData(t, sm, connect="finite")
+        was = np.fromiter(self.screened, float, len(self.screened))[sl] if self._comparing else np.array([])
+        self.screened_curve.setData(t if self._comparing else [], was, connect="finite")
         if t.size:
             hi = t[-1]
             self.vb.setXRange(max(0.0, hi - self.window_s), max(self.window_s, hi), padding=0.01)
         else:
             self.vb.setXRange(0, self.window_s, padding=0.01)
-        lo, hi = self._y_range(raw, sm)
+        lo, hi = self._y_range(raw, sm if not was.size else np.concatenate([sm, was]))
         self.vb.setYRange(lo, hi, padding=0)
-        self._draw_bands(t, list(self.verdicts)[sl], lo, hi)
+        if self._comparing:  # the new verdicts above, the recorded ones in a strip below
+            strip = lo + 0.1 * (hi - lo)
+            self._draw_bands(t, list(self.verdicts)[sl], strip, hi)
+            self._draw_bands(t, list(self.screened_verdicts)[sl], lo, strip, self.screened_bands)
+        else:
+            self._draw_bands(t, list(self.verdicts)[sl], lo, hi)
+            self.screened_bands.setOpts(x0=[], x1=[], y0=[], y1=[], brushes=None)
+        for item in getattr(self, "_attempt_items", [])[1::2]:  # the labels stay at the top
+            item.setPos(item.pos().x(), hi)
 
     def _y_range(self, raw: np.ndarray, sm: np.ndarray) -> tuple[float, float]:
         """The visible scores and the threshold, with a margin."""
@@ -162,9 +202,11 @@ class ScorePlot(pg.PlotWidget):
         span = max(hi - lo, 0.1)
         return lo - 0.12 * span, hi + 0.12 * span
 
-    def _draw_bands(self, t: np.ndarray, verdicts: list[str], lo: float, hi: float) -> None:
+    def _draw_bands(self, t: np.ndarray, verdicts: list[str], lo: float, hi: float,
+                    item: pg.BarGraphItem | None = None) -> None:
+        item = self.bands if item is None else item
         if t.size == 0:
-            self.bands.setOpts(x0=[], x1=[], y0=[], y1=[], brushes=None)
+            item.setOpts(x0=[], x1=[], y0=[], y1=[], brushes=None)
             return
         x0s, x1s, brushes = [], [], []
         start = 0
@@ -176,4 +218,4 @@ class ScorePlot(pg.PlotWidget):
                 brushes.append(self._brushes.get(verdicts[start], self._brushes["PENDING"]))
                 start = i
         n = len(x0s)
-        self.bands.setOpts(x0=x0s, x1=x1s, y0=[lo] * n, y1=[hi] * n, brushes=brushes)
+        item.setOpts(x0=x0s, x1=x1s, y0=[lo] * n, y1=[hi] * n, brushes=brushes)

@@ -14,6 +14,7 @@ A reader ignores a cut last line. Files are 600: they are health data.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -49,18 +50,28 @@ class _AppendFile:
         except OSError as exc:
             raise SpaderError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._last_sync = time.monotonic()
+        self._cut = False  # the file ends in a part of a line
 
     def _write(self, data: bytes, sync: bool = False) -> None:
         with self._lock:
             if self._fd < 0:
                 raise SpaderError(f"{self.path} is closed")
+            if self._cut:  # a line cut by an earlier failed write stays a line of its own
+                data = b"\n" + data
             try:
-                os.write(self._fd, data)
+                view = memoryview(data)
+                while view:  # a nearly full disk takes part of a write and refuses the rest
+                    n = os.write(self._fd, view)
+                    if n <= 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    view = view[n:]
+                self._cut = False
                 now = time.monotonic()
                 if sync or now - self._last_sync >= self.sync_interval_s:
                     os.fsync(self._fd)
                     self._last_sync = now
             except OSError as exc:  # a full disk: the caller shows it; what was written stays
+                self._cut = self._cut or len(view) < len(data)
                 raise SpaderError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """Replay of a screening as it was: each frame of its session gets the result recorded
 when it was screened (results.csv): the seven scores, the hand box, the smoothed score and
-the verdict, no re-scoring. Re-scoring with the current model is the separate action of
-opening the session as a recording."""
+the verdict, no re-scoring. Re-scoring with the current model is a separate, explicit
+action (``ComparingScorer``): the model scores every frame again and each result carries
+the one recorded for its frame beside it, so both can be shown."""
 
 from __future__ import annotations
 
@@ -90,6 +91,32 @@ class RecordedScorer:
                                            _f(r.get("smoothed")), res.scores.get("spader"), _f(r.get("t_s")) or 0.0, False)
             out.append(res)
         return out
+
+
+class ComparingScorer:
+    """A scorer (a FrameScorer) whose results each carry, in ``extra["as_screened"]``,
+    the result recorded for the same frame when it was screened: ``score`` (SPADER),
+    ``smoothed``, ``verdict`` and ``phase`` (None / "" for a frame without a recorded
+    result). Everything else is the inner scorer's."""
+
+    def __init__(self, inner: Any, recorded: RecordedScorer) -> None:
+        self.inner = inner
+        self.recorded = recorded
+
+    def __getattr__(self, name: str) -> Any:  # backend, device, model, set_model, ...
+        return getattr(self.inner, name)
+
+    def score_frames(self, frames: Sequence[Any]) -> list[FrameResult]:
+        results = self.inner.score_frames(frames)
+        for f, res in zip(frames, results):
+            r = self.recorded.row_for(f)
+            res.extra["as_screened"] = {
+                "score": None if r is None else _f(r.get("spader")),
+                "smoothed": None if r is None else _f(r.get("smoothed")),
+                "verdict": "" if r is None else (r.get("verdict") or ""),
+                "phase": "" if r is None else (r.get("phase") or ""),
+            }
+        return results
 
 
 def screening_time_offset(session: str | Path) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,10 @@ def build_report(folder: str | Path | ScreeningFolder, out: str | Path) -> Path:
     except Exception:
         camera = "unknown (the session header could not be read)"
     if res is None:  # interrupted: rebuild what is known from the events
-        res = {"tasks": [], "overall": "incomplete (interrupted)"}
+        from core.screening.run import summary_from_events
+
+        res = summary_from_events(events, h.get("protocol") or {}, _f(rows[-1].get("t_s")) if rows else None)
+        res["overall"] = f"{res['overall']} (interrupted)"
 
     styles = getSampleStyleSheet()
     body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=8, leading=10)
@@ -262,17 +266,40 @@ def build_report(folder: str | Path | ScreeningFolder, out: str | Path) -> Path:
                 super().showPage()
             super().save()
 
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
+                            topMargin=15 * mm, bottomMargin=18 * mm, title=f"YFPIT screening {subject}",
+                            author="spader", creator="spader", invariant=1)
+    doc.build(story, canvasmaker=NumberedCanvas)
     out = Path(out)
+    _write_private(out, buf.getvalue())
+    return out
+
+
+def _write_private(out: Path, data: bytes) -> None:
+    """``data`` to ``out``, 600 from its first byte (health data: never readable by others,
+    whatever the umask), through a temporary file renamed over it: a reader never sees
+    half a report, and a failed write leaves any earlier report as it was."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
-                                topMargin=15 * mm, bottomMargin=18 * mm, title=f"YFPIT screening {subject}",
-                                author="spader", creator="spader", invariant=1)
-        doc.build(story, canvasmaker=NumberedCanvas)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # an existing temporary file keeps its mode through O_CREAT
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                if n <= 0:
+                    raise OSError(28, os.strerror(28))
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, out)
     except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
         raise SpaderError(f"cannot write the report {out}: {exc.strerror or exc}") from None
-    try:
-        out.chmod(0o600)
-    except OSError:
-        pass
-    return out
+

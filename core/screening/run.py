@@ -195,3 +195,47 @@ class Screening:
         return {"protocol": {"name": self.protocol.name, "version": self.protocol.version},
                 "tasks": [r.to_dict() for r in self.results()], "overall": self.overall(),
                 "finished": self.phase is Phase.DONE, "disclaimer": DISCLAIMER}
+
+
+def summary_from_events(events: list[dict[str, Any]], protocol: dict[str, Any],
+                        last_t: float | None = None) -> dict[str, Any]:
+    """The result of a screening that never wrote results.json (interrupted: a crash, a
+    full disk), rebuilt from its recorded events and its header's protocol: every attempt
+    as far as it got (one still running when it stopped is "interrupted", ending at
+    ``last_t``, the last recorded frame's time, when given), each task's
+    result and the overall one, marked ``finished: False``."""
+    from types import SimpleNamespace
+
+    tasks = [SimpleNamespace(id=str(t.get("id")), attempts=int(t.get("attempts") or 1)) for t in protocol.get("tasks", [])]
+    attempts: dict[str, list[Attempt]] = {t.id: [] for t in tasks}
+    invalid: dict[str, str] = {}
+    for e in events:
+        tid, kind = str(e.get("task_id")), e.get("event")
+        mine = attempts.setdefault(tid, [])
+        n = e.get("attempt")
+        a = next((x for x in mine if x.number == n), None)
+        if kind == "attempt_started" and a is None and e.get("t") is not None:
+            mine.append(Attempt(tid, int(n or len(mine) + 1), float(e["t"])))
+        elif kind == "attempt_ended" and a is not None:
+            a.end_t = None if e.get("t") is None else float(e["t"])
+            try:
+                a.outcome = Outcome(e.get("outcome"))
+            except ValueError:
+                a.outcome = Outcome.INTERRUPTED
+            a.reached_s, a.note = e.get("reached_s"), str(e.get("note") or "")
+        elif kind == "attempt_invalidated" and a is not None:
+            a.outcome, a.invalid_reason = Outcome.INVALID, str(e.get("reason") or "")
+        elif kind == "task_invalidated":
+            invalid[tid] = str(e.get("reason") or "")
+    for mine in attempts.values():
+        for a in mine:
+            if a.outcome is None:
+                a.outcome, a.note = Outcome.INTERRUPTED, "the screening stopped"
+                a.end_t = None if last_t is None else max(float(last_t), a.start_t)
+    by_id = {t.id: t for t in tasks}
+    results = [task_result(by_id.get(tid) or SimpleNamespace(id=tid, attempts=1), mine, invalid.get(tid, ""))  # type: ignore[arg-type]
+               for tid, mine in attempts.items()]
+    return {"protocol": {"name": protocol.get("name"), "version": protocol.get("version")},
+            "tasks": [r.to_dict() for r in results], "overall": overall_result(results), "finished": False,
+            "disclaimer": DISCLAIMER}
+

@@ -34,6 +34,11 @@ class ScreeningSession:
         self._results: ResultsLog | None = None
         self._events: EventsLog | None = None
         self._emitted = 0
+        self._unwritten: list[dict[str, Any]] = []  # events waiting for events.jsonl
+        self._unaudited: list[dict[str, Any]] = []  # events waiting for the audit trail
+        # the first write that failed (a full disk): from then on no frame result is
+        # recorded and the running attempt is interrupted; the window ends the screening
+        self.write_error: str | None = None
         self.last_t: float | None = None  # screening time of the newest frame seen
         self.closed = False
         # screening time = the frame's time from the first frame on, never going back: a
@@ -56,16 +61,46 @@ class ScreeningSession:
         return self.screening.phase
 
     def _emit(self) -> list[dict[str, Any]]:
+        """Hand the new events to events.jsonl, the audit trail and the listener. An event
+        a full disk refused stays queued and is written, in order, before the next one."""
         new = self.screening.events[self._emitted:]
         self._emitted = len(self.screening.events)
         for e in new:
             if self._events is not None:
-                self._events.write(e)
-            self.audit.append(e["event"], {"screening": self.folder.path.name,
-                                           **{k: v for k, v in e.items() if k != "event"}}, self.actor)
+                self._unwritten.append(e)
+            self._unaudited.append(e)
+        self._flush()
+        for e in new:
             if self.on_event is not None:
                 self.on_event(e)
         return new
+
+    def _flush(self) -> None:
+        while self._unwritten and self._events is not None:
+            try:
+                self._events.write(self._unwritten[0])
+            except Exception as exc:
+                self._failed(str(exc))
+                break
+            self._unwritten.pop(0)
+        while self._unaudited:
+            e = self._unaudited[0]
+            try:
+                self.audit.append(e["event"], {"screening": self.folder.path.name,
+                                               **{k: v for k, v in e.items() if k != "event"}}, self.actor)
+            except Exception as exc:
+                self._failed(str(exc))
+                break
+            self._unaudited.pop(0)
+
+    def _failed(self, message: str) -> None:
+        if self.write_error is None:
+            self.write_error = message
+
+    @property
+    def unwritten_events(self) -> int:
+        """Events a full disk has kept out of events.jsonl or the audit trail so far."""
+        return max(len(self._unwritten), len(self._unaudited))
 
     def _check_open(self) -> None:
         if self.closed:
@@ -91,6 +126,13 @@ class ScreeningSession:
         self._last_raw = t_raw
         return round(t_raw + self._offset - self._t0, 6)
 
+    def raw_time(self, t: float) -> float | None:
+        """The frame clock's time of screening time ``t`` (the inverse of screening_time,
+        with the clock's current offset); None before the first frame."""
+        if self._t0 is None:
+            return None
+        return float(t) + self._t0 - self._offset
+
     def on_result(self, result: Any, t_s: float, threshold: float, *, raw_time: bool = False) -> list[dict[str, Any]]:
         """One scored frame (its ``verdict`` state set): recorded, and judged while an attempt
         runs. ``raw_time``: ``t_s`` is the frame's own clock (the window's), made into
@@ -101,10 +143,27 @@ class ScreeningSession:
             if raw_time:
                 t_s = self.screening_time(t_s)
             self.last_t = float(t_s)
+            if self.write_error is not None:  # nothing more is judged that could not be recorded
+                return []
             if self._results is not None:
-                self._results.write(result, t_s, threshold, str(self.screening.phase))
+                try:
+                    self._results.write(result, t_s, threshold, str(self.screening.phase))
+                except Exception as exc:
+                    self._failed(str(exc))
+                    self.screening.interrupt(self.last_t, f"recording failed: {exc}")
+                    return self._emit()
             st = getattr(result, "verdict", None)
             self.screening.feed(t_s, bool(result.has_hand), None if st is None else st.smoothed, threshold)
+            return self._emit()
+
+    def recording_failed(self, message: str) -> list[dict[str, Any]]:
+        """The frames stopped being recorded (the recorder's error): the screening stops
+        judging, like a results write that failed."""
+        with self._lock:
+            if self.closed:
+                return []
+            self._failed(message)
+            self.screening.interrupt(self._t(), f"recording failed: {message}")
             return self._emit()
 
     # -- actions ------------------------------------------------------------------------------
@@ -146,10 +205,11 @@ class ScreeningSession:
 
     def close(self, *, finished: bool) -> dict[str, Any]:
         """Stop recording results; when ``finished``, any running attempt is interrupted, the
-        remaining tasks are closed and results.json is written (else the folder stays
-        "interrupted")."""
+        remaining tasks are closed and results.json is written (else, or after a failed
+        write, the folder stays "interrupted")."""
         with self._lock:
             if not self.closed:
+                finished = finished and self.write_error is None  # a recording with a gap is not complete
                 if finished:
                     self.screening.interrupt(self._t(), "the screening was ended")
                     while self.screening.phase is not Phase.DONE:
@@ -158,7 +218,10 @@ class ScreeningSession:
                 self.closed = True
                 for log in (self._results, self._events):
                     if log is not None:
-                        log.close()
+                        try:
+                            log.close()
+                        except Exception as exc:  # its last sync failed: what the OS got stays
+                            self._failed(str(exc))
                 if finished:
                     self.folder.finish(self.screening.summary())
                 else:

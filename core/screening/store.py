@@ -159,9 +159,12 @@ class ScreeningFolder:
             h = self.header()
             h["status"] = "interrupted"
             _write_json_atomic(self.path / HEADER, h)
-            (self.path / LOCK).unlink()
         except (OSError, SpaderError):
-            pass  # without the header change it still lists as interrupted once the process ends
+            pass  # a full disk: without the lock it still lists as interrupted (see ``status``)
+        try:
+            (self.path / LOCK).unlink()
+        except OSError:
+            pass
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Write results.json and attempts.csv, mark the header complete, release the lock."""
