@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("core.cli.synth_cmd", "generate synthetic pigeon-pose depth data (data sets, sessions)"),
     "bench-capture": ("core.cli.bench_capture_cmd", "measure session read/write and capture-thread speed"),
     "score": ("core.cli.score_cmd", "score every frame of a recording into CSV/JSON (batch re-scoring)"),
+    "tune": ("core.cli.tune_cmd", "tune the verdict threshold on labelled data: ROC, operating point, calibration file"),
     "bench": ("core.cli.bench_cmd", "measure scoring latency, throughput, end-to-end delay, Grad-CAM vs captum"),
     "screening": ("core.cli.screening_cmd", "run a screening on a recording without the window, list the screenings, or make a report"),
     "audit": ("core.cli.audit_cmd", "check the screenings' audit trail (a hash-chained, append-only log)"),

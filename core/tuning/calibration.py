@@ -1,0 +1,126 @@
+"""The calibration file: a threshold tuned for one model on labelled data
+(format ``spader-calibration``, version 1; docs/calibration-format.md).
+
+The model file is never changed: the calibration names the model by the SHA-256 of its
+architecture and tensors (``core.runtime.graph.model_digest``: a copy or a renamed file
+is the same model), and a calibration for another model is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from core.errors import SpaderError
+
+FORMAT = "spader-calibration"
+FORMAT_VERSION = 1
+
+
+def model_sha256(model: Any) -> str:
+    """The model's digest, computed once per loaded model."""
+    d = getattr(model, "_spader_digest", None)
+    if d is None:
+        from core.runtime.graph import model_digest
+
+        d = model_digest(model)
+        try:
+            model._spader_digest = d
+        except AttributeError:
+            pass
+    return d
+
+
+def build_calibration(model: Any, result: Any, *, who: str | None, note: str = "") -> dict[str, Any]:
+    """The calibration of a tuning result (core.tuning.tune.TuneResult)."""
+    f, iv = result.frames, result.frames["intervals"]
+    data = result.data
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "model": {"name": str(getattr(model, "name", "model")), "sha256": model_sha256(model),
+                  "threshold_in_file": getattr(model, "threshold", None)},
+        "threshold": float(result.threshold),
+        "rule": str(result.rule), "rule_text": result.rule.describe(),
+        "target": result.rule.value if result.rule.kind in ("sensitivity", "specificity", "cost") else None,
+        "rates": {"sensitivity": f["rates"]["sensitivity"], "specificity": f["rates"]["specificity"],
+                  "sensitivity_95": iv["sensitivity"], "specificity_95": iv["specificity"],
+                  "threshold_95": iv.get("threshold"),
+                  "per_class_caught": {c: {"rate": v["caught"], "ci95": iv["per_class_caught"].get(c)}
+                                       for c, v in f["per_class"].items()},
+                  "auroc": f["auroc"],
+                  "attempts": None if result.attempts is None else
+                  {k: result.attempts[k] for k in ("imitated", "not_imitated", "rates", "auroc")}},
+        "bootstrap": {"unit": "subject", "replicates": iv["replicates"], "seed": iv["seed"]},
+        "data": {"description": data.describe(), "sources": data.sources, "normal_class": data.normal,
+                 "labels_sha256": data.labels_sha256, "frames": int(data.scores.size),
+                 "normal_frames": f["normal"], "anomalous_frames": f["anomalous"], "subjects": f["subjects"],
+                 "no_hand": f["no_hand"]},
+        "who": (who or "").strip() or None,
+        "when": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "note": " ".join(str(note).split()),
+    }
+
+
+def write_calibration(path: str | os.PathLike[str], calib: dict[str, Any]) -> Path:
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    data = (json.dumps(calib, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, p)
+    except OSError as exc:
+        raise SpaderError(f"cannot write the calibration {p}: {exc.strerror or exc}") from None
+    return p
+
+
+def read_calibration(path: str | os.PathLike[str], model: Any | None = None) -> dict[str, Any]:
+    """A calibration file, checked; with ``model``, refused unless it is that model's."""
+    p = Path(path)
+    try:
+        c = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpaderError(f"{p}: no such calibration file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise SpaderError(f"{p}: not a readable calibration file ({exc})") from None
+    if not isinstance(c, dict) or c.get("format") != FORMAT:
+        raise SpaderError(f"{p}: not a calibration file (format {FORMAT!r} expected)")
+    if not isinstance(c.get("format_version"), int) or c["format_version"] > FORMAT_VERSION:
+        raise SpaderError(f"{p}: calibration format version {c.get('format_version')!r} is not one this app reads")
+    th = c.get("threshold")
+    if isinstance(th, bool) or not isinstance(th, (int, float)) or not math.isfinite(th) or abs(th) > 1e6:
+        raise SpaderError(f"{p}: the threshold {th!r} is not a usable number")
+    sha = (c.get("model") or {}).get("sha256")
+    if not isinstance(sha, str) or len(sha) != 64:
+        raise SpaderError(f"{p}: it names no model (model.sha256)")
+    if model is not None and sha != model_sha256(model):
+        raise SpaderError(f"{p} was tuned for another model ({(c.get('model') or {}).get('name')!r}, "
+                          f"SHA-256 {sha[:12]}…), not {getattr(model, 'name', 'this model')!r} "
+                          f"({model_sha256(model)[:12]}…): tune this model instead")
+    return c
+
+
+def source_text(calib: dict[str, Any]) -> str:
+    """How the window names a calibrated threshold: "tuned 2026-12-01 by op-3 · sensitivity 95 % [91, 98]"."""
+    when = str(calib.get("when") or "")[:10]
+    who = calib.get("who") or "?"
+    rates = calib.get("rates") or {}
+    kind = str(calib.get("rule") or "").split("=")[0]
+    if kind == "specificity":
+        name, v, ivl = "specificity", rates.get("specificity"), rates.get("specificity_95")
+    else:
+        name, v, ivl = "sensitivity", rates.get("sensitivity"), rates.get("sensitivity_95")
+    rate = "" if v is None else f" · {name} {100 * v:.0f} %" + (f" [{100 * ivl[0]:.0f}, {100 * ivl[1]:.0f}]" if ivl else "")
+    return f"tuned {when} by {who}{rate}"

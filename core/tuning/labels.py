@@ -1,0 +1,148 @@
+"""Labels of a recorded session (``labels.json`` beside its frames; docs/labels-format.md).
+
+An operator marks frame ranges of a replayed session as ``normal``, as a named anomaly
+class or as ``ignore``, and a screening's attempts as imitated or not imitated (the
+clinician's own judgement). Ranges are by session frame number, inclusive at both ends;
+a later range overrides an earlier one where they overlap. Written 600, atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import SpaderError
+
+LABELS_FILE = "labels.json"
+FORMAT = "spader-labels"
+FORMAT_VERSION = 1
+NORMAL = "normal"
+IGNORE = "ignore"
+JUDGEMENTS = ("imitated", "not_imitated")
+_CLASS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_class(name: str) -> str:
+    name = str(name).strip()
+    if not _CLASS.match(name):
+        raise SpaderError(f"label {name!r}: use letters, digits, '_', '-' or '.' (up to 64), e.g. normal, uncrossed")
+    return name
+
+
+@dataclass
+class LabelRange:
+    start: int
+    end: int  # inclusive
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "label": self.label}
+
+
+@dataclass
+class SessionLabels:
+    ranges: list[LabelRange] = field(default_factory=list)
+    attempts: dict[str, str] = field(default_factory=dict)  # "task_id:number" -> imitated | not_imitated
+    labeller: str | None = None
+
+    def add(self, start: int, end: int, label: str) -> LabelRange:
+        a, b = sorted((int(start), int(end)))
+        if a < 0:
+            raise SpaderError("a label range starts at frame 0 or later")
+        r = LabelRange(a, b, check_class(label))
+        self.ranges.append(r)
+        return r
+
+    def remove_at(self, index: int) -> bool:
+        """Drop the newest range holding frame ``index``; True when one was dropped."""
+        for i in range(len(self.ranges) - 1, -1, -1):
+            if self.ranges[i].start <= index <= self.ranges[i].end:
+                del self.ranges[i]
+                return True
+        return False
+
+    def judge_attempt(self, task_id: str, number: int, judgement: str | None) -> None:
+        key = f"{task_id}:{int(number)}"
+        if judgement is None:
+            self.attempts.pop(key, None)
+            return
+        if judgement not in JUDGEMENTS:
+            raise SpaderError(f"an attempt is judged {' or '.join(JUDGEMENTS)}, not {judgement!r}")
+        self.attempts[key] = judgement
+
+    def label_of(self, index: int) -> str:
+        """The frame's label ("" when none); the newest range wins."""
+        for r in reversed(self.ranges):
+            if r.start <= index <= r.end:
+                return r.label
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "labeller": self.labeller,
+                "updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "ranges": [r.to_dict() for r in self.ranges],
+                "attempts": [{"task_id": k.rsplit(":", 1)[0], "attempt": int(k.rsplit(":", 1)[1]), "judgement": v}
+                             for k, v in sorted(self.attempts.items())]}
+
+
+def labels_path(session: str | os.PathLike[str]) -> Path:
+    return Path(session) / LABELS_FILE
+
+
+def read_labels(session: str | os.PathLike[str]) -> SessionLabels:
+    """The session's labels (empty when it has none); a damaged file is a clear error."""
+    p = labels_path(session)
+    if not p.exists():
+        return SessionLabels()
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpaderError(f"{p}: not a readable labels file ({exc})") from None
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise SpaderError(f"{p}: not a labels file (format {FORMAT!r} expected)")
+    if int(d.get("format_version", 0)) > FORMAT_VERSION:
+        raise SpaderError(f"{p}: labels format version {d.get('format_version')} is newer than this app reads "
+                          f"({FORMAT_VERSION})")
+    out = SessionLabels(labeller=d.get("labeller"))
+    try:
+        for r in d.get("ranges", []):
+            out.add(int(r["start"]), int(r["end"]), str(r["label"]))
+        for a in d.get("attempts", []):
+            out.judge_attempt(str(a["task_id"]), int(a["attempt"]), str(a["judgement"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SpaderError(f"{p}: a damaged entry ({exc})") from None
+    return out
+
+
+def write_labels(session: str | os.PathLike[str], labels: SessionLabels) -> Path:
+    p = labels_path(session)
+    tmp = p.with_name(p.name + ".tmp")
+    data = (json.dumps(labels.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, p)
+    except OSError as exc:
+        raise SpaderError(f"cannot write {p}: {exc.strerror or exc}") from None
+    return p
+
+
+def labels_digest(parts: list[bytes]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for b in parts:
+        h.update(hashlib.sha256(b).digest())
+    return h.hexdigest()
