@@ -152,6 +152,7 @@ class Controller(QObject):
         self.replaying_screening: Any = None  # the ScreeningFolder replayed with its recorded results
         self._live_scorer: Any = None  # the scorer to go back to after such a replay
         self.rescoring = False  # that replay is being scored again beside its recorded results
+        self.threshold_source: tuple[str, str] = ("model", "model default")  # (kind, text), set by the window
         self.compared = [0, 0]  # frames re-scored with a recorded verdict, and how many differ
         self._opening_recorded = False
         self._idle_polls = 0  # display ticks the scoring has been idle after the source ended
@@ -176,14 +177,18 @@ class Controller(QObject):
     def threshold(self) -> float:
         return self.tracker.settings.threshold
 
-    def set_threshold(self, threshold: float) -> None:
+    def set_threshold(self, threshold: float, source: tuple[str, str] | None = None) -> None:
         """Takes effect at the next scored frame (the verdict's hold times still apply).
-        During a screening the change is an event of the screening and of the audit trail."""
+        ``source``: (kind, text) of where it came from (app.threshold_source). During a
+        screening the change is an event of the screening and of the audit trail."""
         old = self.tracker.settings.threshold
         self.tracker.set_threshold(float(threshold))
+        if source is not None:
+            self.threshold_source = source
         sc = self.screening
         if sc is not None and not sc.closed and float(threshold) != old:
-            sc.record_change("threshold_changed", old=old, new=float(threshold), who=sc.actor)
+            sc.record_change("threshold_changed", old=old, new=float(threshold), who=sc.actor,
+                             source=self.threshold_source[1])
 
     # -- the screening test ----------------------------------------------------------------------
     def start_screening(self, subject_id: str, *, operator: str | None = None, site: str | None = None,
@@ -216,7 +221,9 @@ class Controller(QObject):
         self.set_model(models[first.id].model)
         thresholds = {tid: (float(m.model.threshold or 0.0), "model" if m.model.threshold is not None else "default")
                       for tid, m in models.items()}
-        thresholds[first.id] = (self.threshold, "model" if self.threshold == models[first.id].model.threshold else "operator")
+        kind, text = self.threshold_source
+        thresholds[first.id] = (self.threshold, kind if self.threshold != models[first.id].model.threshold or kind != "model"
+                                else "model", text)
         data = Path(data_dir) if data_dir is not None else default_data_dir()
         header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
                                   source=self.desc.label if self.desc else "", thresholds=thresholds)

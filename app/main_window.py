@@ -41,6 +41,7 @@ from app.controller import Controller
 from app.settings import AppSettings
 from app.views.depth_view import OVERLAYS, CropView, DepthView
 from app.views.score_plot import ScorePlot
+from app.views.labels_panel import JudgeAttemptsDialog, LabelsBox, LabelStrip
 from app.views.screening_panel import ScreeningPanel
 from app.views.verdict_panel import Banner, TransportBar, VerdictPanel
 from capture.rate import RateMeter
@@ -82,6 +83,9 @@ class MainWindow(QMainWindow):
         self._last_screening: Path | None = None  # folder of the last screening, for its report
         self._rescore_told = False  # the end of a re-score was said
         self._live_spans: list = []  # the attempt windows drawn for the running screening
+        self.labels = None  # core.tuning.labels.SessionLabels of the session on show
+        self._label_in: int | None = None  # the pending "in" mark
+        self._labels_readonly = False
         if demo_path is None:
             from core.assets import DEMO_SESSION
 
@@ -136,6 +140,9 @@ class MainWindow(QMainWindow):
         ll.addWidget(self.depth_view, 1)
         self.transport = TransportBar()
         ll.addWidget(self.transport)
+        self.label_strip = LabelStrip()
+        self.label_strip.hide()  # shown while a session is replayed
+        ll.addWidget(self.label_strip)
 
         # right: verdict, crop views, display settings
         right = QWidget()
@@ -151,6 +158,9 @@ class MainWindow(QMainWindow):
         self.crop_view = CropView()
         rl.addWidget(self.crop_view, 1)
         rl.addWidget(self._build_overlay_box())
+        self.labels_box = LabelsBox()
+        self.labels_box.hide()
+        rl.addWidget(self.labels_box)
         self.source_label = QLabel("no source")
         self.source_label.setObjectName("dim")
         self.source_label.setWordWrap(True)
@@ -273,9 +283,14 @@ class MainWindow(QMainWindow):
         self.act_back = self._action("Back 1 s", lambda: self._seek_seconds(-1.0), "Shift+Left")
         self.act_faster = self._action("Faster", lambda: self.transport.nudge_speed(1), "]")
         self.act_slower = self._action("Slower", lambda: self.transport.nudge_speed(-1), "[")
+        self.act_label_in = self._action("Label: mark &in", self.label_mark_in, "Shift+I")
+        self.act_label_out = self._action("Label: mark &out (the range gets the chosen class)", self.label_mark_out,
+                                          "Shift+O")
+        self.act_label_remove = self._action("Label: remove the range here", self.label_remove_here, "Shift+Del")
         self.act_record = self._action("&Record", self.toggle_record, "R", checkable=True,
                                        tip="Record the stream into a session (R)")
-        for a in (self.act_play, self.act_prev, self.act_next, self.act_back, self.act_fwd, self.act_slower, self.act_faster, None, self.act_record):
+        for a in (self.act_play, self.act_prev, self.act_next, self.act_back, self.act_fwd, self.act_slower, self.act_faster,
+                  None, self.act_label_in, self.act_label_out, self.act_label_remove, None, self.act_record):
             m_play.addSeparator() if a is None else m_play.addAction(a)
 
         m_view = mb.addMenu("&View")
@@ -328,9 +343,12 @@ class MainWindow(QMainWindow):
                   self.act_screen_report, self.act_screen_list, self.act_screen_rescore, None, self.act_screen_demo):
             m_scr.addSeparator() if a is None else m_scr.addAction(a)
         m_scr.addSeparator()
-        a = QAction("Tune the threshold from validation data…  (not available yet)", self)
-        a.setEnabled(False)  # issue #26
-        m_scr.addAction(a)
+        self.act_tune = self._action("&Tune the threshold from labelled data…", self.tune_dialog, "Ctrl+T",
+                                     tip="ROC, operating point by rule and a calibration file, from labelled data")
+        self.act_apply_calib = self._action("Apply a calibration file…", self.apply_calibration_dialog)
+        m_scr.addAction(self.act_tune)
+        m_scr.addAction(self.act_apply_calib)
+        m_scr.addAction(self.act_reset_threshold)
         self._screening_actions_update()
 
         m_help = mb.addMenu("&Help")
@@ -381,6 +399,10 @@ class MainWindow(QMainWindow):
         self.opacity_slider.valueChanged.connect(self._on_opacity)
         self.box_check.toggled.connect(self._on_box)
         self.threshold_spin.valueChanged.connect(self._on_threshold_spin)
+        self.labels_box.mark_in.connect(self.label_mark_in)
+        self.labels_box.mark_out.connect(self.label_mark_out)
+        self.labels_box.remove_here.connect(self.label_remove_here)
+        self.labels_box.judge_attempts.connect(self.judge_attempts)
         self.score_plot.threshold_dragged.connect(self.threshold_spin.setValue)
 
     def _restore_settings(self) -> None:
@@ -594,31 +616,129 @@ class MainWindow(QMainWindow):
         return 0.0 if th is None else float(th)
 
     def _sync_threshold_from_model(self) -> None:
-        """The threshold remembered for this model, else the model's own."""
-        saved = self.settings.threshold_for(self.controller.model_name) if self.controller.model is not None else None
-        th = saved if saved is not None else self._model_threshold()
-        self.set_threshold(th, remember=False)
+        """The threshold remembered for this model (a calibration, re-read and checked, or
+        a manual override), else the model's own."""
+        from app.threshold_source import model_source, resolve
 
-    def set_threshold(self, value: float, remember: bool = True) -> None:
+        if self.controller.model is None:
+            self.set_threshold(0.0, remember=False, source=model_source(None))
+            return
+        th, src, problem = resolve(self.settings, self.controller.model)
+        self.banner.clear_message("calibration")
+        if problem:
+            self.banner.show_message("calibration", problem, "warning")
+        self.set_threshold(th, remember=False, source=src)
+
+    def set_threshold(self, value: float, remember: bool = True, source=None, why: str | None = None) -> None:
+        """Use ``value`` from now on. ``remember``: the operator's choice, kept for this
+        model across runs and written to the audit trail (``source``: where it came from,
+        by default a manual override by the operator)."""
         self.threshold_spin.blockSignals(True)
         self.threshold_spin.setValue(float(value))
         self.threshold_spin.blockSignals(False)
-        self._apply_threshold(float(value), remember)
+        self._apply_threshold(float(value), remember, source, why)
 
     def _on_threshold_spin(self, value: float) -> None:
         self._apply_threshold(float(value), True)
 
-    def _apply_threshold(self, value: float, remember: bool) -> None:
-        self.controller.set_threshold(value)
+    def _apply_threshold(self, value: float, remember: bool, source=None, why: str | None = None) -> None:
+        from app.threshold_source import manual_source, model_source
+
+        c = self.controller
+        old, old_src = c.threshold, getattr(self, "threshold_source", None)
+        if source is None:
+            source = manual_source(str(self.settings.get("recording/operator"))) if remember else old_src
+        if source is None:
+            source = model_source(c.model)
+        if remember and source.kind == "manual" and c.model is not None and abs(value - self._model_threshold()) < 1e-12:
+            source = model_source(c.model)  # set by hand back to the model's own: no override left
+        self.threshold_source = source
+        c.set_threshold(value, source=(source.kind, source.text))
+        self.verdict_panel.set_threshold(value)
         self.score_plot.set_threshold(value)
         self.score_plot.redraw()
-        if remember and self.controller.model is not None:
-            model_th = self._model_threshold()
-            self.settings.set_threshold_for(self.controller.model_name, None if abs(value - model_th) < 1e-12 else value)
+        if remember and c.model is not None:
+            keep = source.kind in ("manual", "calibration")
+            self.settings.set_threshold_for(c.model_name, value if keep else None)
+            self.settings.set_threshold_source_for(c.model_name, source if keep else None)
+            if value != old or old_src is None or source.kind != old_src.kind or source.path != old_src.path:
+                self._audit_threshold(old, value, old_src, source, why)
         self._update_model_labels()
 
+    def _audit_threshold(self, old: float, new: float, old_src, src, why: str | None) -> None:
+        """Every change of threshold, by calibration or by hand, is an audit entry."""
+        from core.screening.audit import AuditLog
+        from core.tuning.calibration import model_sha256
+
+        c = self.controller
+        why = why or {"manual": "set by hand in the window", "model": "reset to the model's",
+                      "default": "reset to the default", "calibration": "calibration applied"}.get(src.kind, src.kind)
+        try:
+            AuditLog(self._screening_data_dir()).append("threshold_changed", {
+                "model": c.model_name, "model_sha256": model_sha256(c.model) if c.model is not None else None,
+                "old": old, "new": new, "old_source": None if old_src is None else old_src.text,
+                "source": src.kind, "source_text": src.text, "calibration": src.path, "why": why,
+            }, str(self.settings.get("recording/operator")) or None)
+        except Exception as exc:  # the audit trail's disk: said, the threshold still applies
+            self.banner.show_message("audit", f"The threshold change could not be written to the audit trail: "
+                                     f"{dialogs.error_text(exc)}", "error")
+
     def reset_threshold(self, checked: bool = False) -> None:
-        self.set_threshold(self._model_threshold(), remember=True)
+        from app.threshold_source import model_source
+
+        self.set_threshold(self._model_threshold(), remember=True, source=model_source(self.controller.model),
+                           why="reset to the model's")
+
+    def make_tune_dialog(self):
+        """The tuning dialog for the model in use, with the session on show (when it has
+        labels) among its data."""
+        from app.tune_dialog import TuneDialog
+        from core.tuning.labels import LABELS_FILE
+
+        sessions = []
+        session = self._labels_session()
+        if session is not None and (session / LABELS_FILE).exists():
+            sessions.append(str(session))
+        return TuneDialog(self, self.controller.model, operator=str(self.settings.get("recording/operator")),
+                          sessions=sessions, out_dir=self._screening_data_dir() / "calibrations")
+
+    def tune_dialog(self, checked: bool = False) -> None:
+        if self.controller.model is None:
+            dialogs.show_error(self, "Cannot tune", "Open a model first: a threshold is tuned for one model.")
+            return
+        if dialogs.NON_INTERACTIVE:
+            return
+        dlg = self.make_tune_dialog()
+        if dlg.exec() and dlg.calibration_path is not None:
+            self.apply_calibration(dlg.calibration_path)
+
+    def apply_calibration_dialog(self, checked: bool = False) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Apply a calibration", str(self._screening_data_dir() / "calibrations"),
+                                              "Calibration (*.json)")
+        if path:
+            self.apply_calibration(path)
+
+    def apply_calibration(self, path: str | Path) -> bool:
+        """Use a calibration file's threshold for the model it was tuned for (refused for another)."""
+        from app.threshold_source import calibration_source
+        from core.tuning.calibration import read_calibration
+
+        if self.controller.model is None:
+            dialogs.show_error(self, "Cannot apply the calibration", "Open a model first.")
+            return False
+        try:
+            calib = read_calibration(path, self.controller.model)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot apply the calibration", dialogs.error_text(exc))
+            return False
+        src = calibration_source(calib, str(Path(path).resolve()))
+        self.banner.clear_message("calibration")
+        self.set_threshold(float(calib["threshold"]), remember=True, source=src,
+                           why=f"calibration {Path(path).name}: {calib.get('rule_text') or calib.get('rule')}")
+        self.statusBar().showMessage(f"Threshold {float(calib['threshold']):+.3f} · {src.text}", 10000)
+        return True
 
     # -- overlays ---------------------------------------------------------------------------------
     def set_overlay(self, name: str) -> None:
@@ -722,6 +842,7 @@ class MainWindow(QMainWindow):
     # -- events ---------------------------------------------------------------------------------------
     def _on_source_started(self, info) -> None:
         self._update_transport_enabled()
+        self._load_labels()
         if self.controller.replaying_screening is None:
             self.score_plot.set_attempts([])  # attempt windows belong to a replayed screening
         if info is not None:
@@ -820,6 +941,8 @@ class MainWindow(QMainWindow):
             self.score_plot.redraw()  # a no-op when no point came since the last redraw
         self._tick_screening(now)
         self._tick_rescore()
+        if self.label_strip.isVisible():
+            self._update_label_views()
         self.display_fps = self.display_rate.update(self.depth_view.frames_drawn, now)
 
     # -- the screening test ---------------------------------------------------------------------------
@@ -1107,6 +1230,132 @@ class MainWindow(QMainWindow):
             keys = "Space: retry · N: next task · I: mark invalid" if s.can_retry() else "N: next task · I: mark invalid"
             self.screening_panel.show_state(title, text, "", keys)
 
+    # -- labels for tuning --------------------------------------------------------------------------
+    def _load_labels(self) -> None:
+        """A replayed session's labels, and the labelling controls while it is on show."""
+        from core.tuning.labels import SessionLabels, read_labels
+
+        session = self._labels_session()
+        self.labels, self._label_in = None, None
+        if session is not None:
+            try:
+                self.labels = read_labels(session)
+            except Exception as exc:
+                self.banner.show_message("labels", f"The session's labels cannot be read: {dialogs.error_text(exc)}",
+                                         "warning")
+                self.labels = None
+            else:
+                self.banner.clear_message("labels")
+            if self.labels is None:
+                self.labels = SessionLabels()
+                self._labels_readonly = True
+            else:
+                self._labels_readonly = False
+            meta = getattr(self.controller.model, "meta", {}) or {}
+            classes = ["normal", *meta.get("known_classes", []), *sorted({r.label for r in self.labels.ranges}), "ignore"]
+            self.labels_box.set_classes(list(dict.fromkeys(classes)))
+        on = session is not None
+        self.labels_box.setVisible(on)
+        self.label_strip.setVisible(on)
+        self.labels_box.judge_button.setEnabled(self.controller.replaying_screening is not None)
+        self._update_label_views()
+
+    def _update_label_views(self) -> None:
+        lab = getattr(self, "labels", None)
+        if lab is None or not self.label_strip.isVisible():
+            return
+        c = self.controller
+        count = c.info.frame_count if c.info is not None and c.info.frame_count else 0
+        self.label_strip.set_state([(r.start, r.end, r.label) for r in lab.ranges], count, self._label_in, c.position)
+        n = len(lab.ranges)
+        pending = f"in at frame {self._label_in}: Shift+O at the last frame · " if self._label_in is not None else ""
+        self.labels_box.status.setText(f"{pending}{n} range{'s' if n != 1 else ''}, {len(lab.attempts)} attempt"
+                                       f"{'s' if len(lab.attempts) != 1 else ''} judged · saved in labels.json")
+
+    def _save_labels(self) -> bool:
+        from core.tuning.labels import write_labels
+
+        session = self._labels_session()
+        if session is None or self.labels is None:
+            return False
+        if getattr(self, "_labels_readonly", False):
+            dialogs.show_error(self, "Cannot change the labels", "The session's labels.json is damaged; it is left "
+                               "as it is. Move it away to start new labels.")
+            return False
+        self.labels.labeller = str(self.settings.get("recording/operator")) or self.labels.labeller
+        try:
+            write_labels(session, self.labels)
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot save the labels", dialogs.error_text(exc))
+            return False
+        self._update_label_views()
+        return True
+
+    def label_mark_in(self, checked: bool = False) -> None:
+        if getattr(self, "labels", None) is None or self.controller.position is None:
+            self.statusBar().showMessage("Labels are for a recorded session: open one (or a screening) for replay.", 6000)
+            return
+        self._label_in = int(self.controller.position)
+        self._update_label_views()
+
+    def label_mark_out(self, checked: bool = False) -> None:
+        if getattr(self, "labels", None) is None or self.controller.position is None:
+            return
+        if self._label_in is None:
+            self.statusBar().showMessage("Mark the first frame of the range first (Shift+I).", 6000)
+            return
+        try:
+            r = self.labels.add(self._label_in, int(self.controller.position), self.labels_box.chosen or "normal")
+        except Exception as exc:
+            dialogs.show_error(self, "Cannot label these frames", dialogs.error_text(exc))
+            return
+        self._label_in = None
+        if self._save_labels():
+            self.statusBar().showMessage(f"Frames {r.start}–{r.end} labelled {r.label}.", 6000)
+
+    def label_remove_here(self, checked: bool = False) -> None:
+        lab, pos = getattr(self, "labels", None), self.controller.position
+        if lab is not None and pos is not None and lab.remove_at(int(pos)):
+            self._save_labels()
+
+    def judge_attempts(self, checked: bool = False, judgements: dict[str, str | None] | None = None) -> bool:
+        """A replayed screening's attempts as the clinician judged them (``judgements``:
+        "task:number" -> imitated | not_imitated | None, else asked)."""
+        sf = self.controller.replaying_screening
+        if sf is None or getattr(self, "labels", None) is None:
+            return False
+        from core.screening.record import read_events
+
+        res = sf.results()
+        if res is not None:
+            attempts = [(t["task_id"], int(a["number"]), str(a.get("outcome") or "")) for t in res.get("tasks", [])
+                        for a in t.get("attempts", [])]
+        else:
+            attempts = [(str(e.get("task_id")), int(e.get("attempt") or 0), str(e.get("outcome") or ""))
+                        for e in read_events(sf.session_path) if e.get("event") == "attempt_ended"]
+        if judgements is None:
+            if dialogs.NON_INTERACTIVE:
+                return False
+            dlg = JudgeAttemptsDialog(self, attempts, self.labels.attempts)
+            if not dlg.exec():
+                return False
+            judgements = dlg.judgements()
+        for key, value in judgements.items():
+            task_id, number = key.rsplit(":", 1)
+            self.labels.judge_attempt(task_id, int(number), value)
+        return self._save_labels()
+
+    def _labels_session(self) -> Path | None:
+        """The session folder on show (a recording or a replayed screening's), or None."""
+        c = self.controller
+        if c.replaying_screening is not None:
+            return Path(c.replaying_screening.session_path)
+        if c.desc is not None and c.desc.kind in ("file", "demo") and c.desc.spec:
+            p = Path(c.desc.spec)
+            if (p / "session.json").is_file():
+                return p
+        return None
+
     def _plot_live_attempts(self, sc) -> None:
         """The running screening's attempts as windows on the score plot (the running one
         grows with it)."""
@@ -1179,7 +1428,15 @@ class MainWindow(QMainWindow):
 
     def _update_model_labels(self) -> None:
         c = self.controller
-        self.status_labels["model"].setText(f"model {c.model_name} · threshold {c.threshold:+.3f}")
+        src = getattr(self, "threshold_source", None)
+        text = f"model {c.model_name} · threshold {c.threshold:+.3f}" + (f" · {src.text}" if src is not None else "")
+        lab = self.status_labels["model"]
+        if lab.text() != text:
+            lab.setText(text)
+            lab.setToolTip(f"model and verdict threshold: {text}")
+            self.threshold_spin.setToolTip("Verdict threshold on the smoothed score (or drag the line in the plot)"
+                                           + (f"\nin force: {src.text}" if src is not None else ""))
+            self.verdict_panel.set_threshold_source(src.text if src is not None else "")
 
     # -- help ---------------------------------------------------------------------------------------------
     def show_shortcuts(self, checked: bool = False) -> None:
@@ -1222,6 +1479,9 @@ N\tnext task / finish the screening
 Ctrl+Shift+L\tthe screenings list (open one for replay, export its report)
 I\tmark the attempt invalid (with a reason)
 Ctrl+Shift+E\tend the screening
+Shift+I / Shift+O\tlabel a replayed session: mark in / out (the range gets the chosen class)
+Shift+Del\tremove the label range under the frame on show
+Ctrl+T\ttune the threshold from labelled data
 Left / Right\tprevious / next frame (recordings)
 Shift+Left / Shift+Right\tback / forward 1 s
 [ / ]\tslower / faster playback

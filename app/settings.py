@@ -93,6 +93,20 @@ class AppSettings:
         else:
             self.qs.setValue(self._threshold_key(model_name), float(threshold))
 
+    def threshold_source_for(self, model_name: str):
+        """Where the remembered threshold came from (app.threshold_source), or None."""
+        from app.threshold_source import ThresholdSource
+
+        v = self.qs.value(self._threshold_key(model_name).replace("threshold/", "threshold_source/", 1))
+        return None if v is None else ThresholdSource.from_json(v)
+
+    def set_threshold_source_for(self, model_name: str, source) -> None:
+        key = self._threshold_key(model_name).replace("threshold/", "threshold_source/", 1)
+        if source is None:
+            self.qs.remove(key)
+        else:
+            self.qs.setValue(key, source.to_json())
+
     # -- window geometry -----------------------------------------------------------------------
     def geometry(self) -> tuple[QByteArray | None, QByteArray | None]:
         g, s = self.qs.value("window/geometry"), self.qs.value("window/state")

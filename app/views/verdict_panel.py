@@ -57,6 +57,8 @@ class VerdictPanel(QFrame):
         lay.addWidget(self.detail_label)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         self.verdict = ""
+        self.source_text = ""
+        self._last: tuple = (None, None, 0.0, "")
         self.set_state("PENDING", None, None, 0.0)
 
     def set_state(self, verdict: str, raw: float | None, smoothed: float | None, threshold: float, note: str = "") -> None:
@@ -70,8 +72,22 @@ class VerdictPanel(QFrame):
                 f"background: {bg}; color: {fg}; border-radius: 6px; padding: 6px; font-size: 28pt; font-weight: bold;"
             )
         self.score_label.setText(f"score {_fmt(raw)}")
+        self._last = (raw, smoothed, threshold, note)
         detail = f"smoothed {_fmt(smoothed)}   ·   threshold {threshold:+.3f}"
+        if self.source_text:
+            detail += f"\n({self.source_text})"
         self.detail_label.setText(detail + (f"\n{note}" if note else ""))
+
+    def set_threshold(self, threshold: float) -> None:
+        """A new threshold shows at once, also while no new frame comes (paused)."""
+        raw, smoothed, _, note = self._last
+        self.set_state(self.verdict, raw, smoothed, float(threshold), note)
+
+    def set_threshold_source(self, text: str) -> None:
+        """Where the threshold came from, shown under it ("tuned … by op-3 · …")."""
+        self.source_text = text
+        raw, smoothed, threshold, note = self._last
+        self.set_state(self.verdict, raw, smoothed, threshold, note)
 
 
 class Banner(QFrame):

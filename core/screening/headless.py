@@ -41,7 +41,7 @@ def task_models(protocol: Protocol) -> dict[str, TaskModel]:
 
 
 def screening_header(protocol: Protocol, models: dict[str, TaskModel], *, subject_id: str, operator: str | None,
-                     site: str | None, note: str | None, source: str, thresholds: dict[str, tuple[float, str]]) -> dict[str, Any]:
+                     site: str | None, note: str | None, source: str, thresholds: dict[str, tuple]) -> dict[str, Any]:
     from capture.session.format import app_version
 
     return {
@@ -49,7 +49,9 @@ def screening_header(protocol: Protocol, models: dict[str, TaskModel], *, subjec
         "protocol": {**protocol.to_dict(), "path": str(protocol.path) if protocol.path else None,
                      "sha256": file_sha256(protocol.path) if protocol.path else None},
         "models": {tid: {"name": m.model.name, "path": str(m.path), "sha256": m.sha256,
-                         "threshold": thresholds[tid][0], "threshold_source": thresholds[tid][1]}
+                         "threshold": thresholds[tid][0], "threshold_source": thresholds[tid][1],
+                         # in words where the window knew more (e.g. "tuned 2026-12-01 by op-3 · …")
+                         "threshold_note": thresholds[tid][2] if len(thresholds[tid]) > 2 else ""}
                    for tid, m in models.items()},
         "source": source, "app_version": app_version(),
         "disclaimer": "Research software, not a medical device: a screening aid, not a diagnosis.",

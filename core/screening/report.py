@@ -198,7 +198,9 @@ def build_report(folder: str | Path | ScreeningFolder, out: str | Path) -> Path:
     ]
     for tid, m in h.get("models", {}).items():
         facts.append([f"Model ({tid})", f"{m.get('name')}; SHA-256 {m.get('sha256')}"])
-        facts.append([f"Threshold ({tid})", f"{float(m.get('threshold', float('nan'))):+.4f} (from the {m.get('threshold_source')})"])
+        note = f": {m['threshold_note']}" if m.get("threshold_note") else ""
+        facts.append([f"Threshold ({tid})", f"{float(m.get('threshold', float('nan'))):+.4f} "
+                                            f"(from the {m.get('threshold_source')}{note})"])
     if h.get("note"):
         facts.append(["Note", h["note"]])
     t = Table([[Paragraph(str(a), small), Paragraph(str(b), small)] for a, b in facts], colWidths=[38 * mm, 132 * mm])

@@ -85,7 +85,7 @@ def pct(v: float | None) -> str:
 
 
 def ci(v: list[float] | None) -> str:
-    return "" if not v else f"[{100 * v[0]:.0f}, {100 * v[1]:.0f}]"
+    return "" if not v else f"[{100 * v[0]:.1f}, {100 * v[1]:.1f}]"
 
 
 def format_result(res: TuneResult) -> str:
@@ -111,4 +111,7 @@ def format_result(res: TuneResult) -> str:
         lines.append(f"  imitated and passed {pct(a['rates']['specificity'])}, not imitated and failed "
                      f"{pct(a['rates']['sensitivity'])} (the protocol's hold rule at this threshold)")
     lines.append(f"intervals: bootstrap over {iv['subjects']} subjects, {iv['replicates']} replicates, seed {iv['seed']}")
+    if iv["subjects"] < 5:
+        lines.append(f"caution: {iv['subjects']} subject{'s' if iv['subjects'] != 1 else ''}: the intervals cannot show "
+                     "how other people differ; label data of more people before relying on this threshold")
     return "\n".join(lines)
