@@ -153,6 +153,9 @@ class Controller(QObject):
         self._live_scorer: Any = None  # the scorer to go back to after such a replay
         self.rescoring = False  # that replay is being scored again beside its recorded results
         self.threshold_source: tuple[str, str] = ("model", "model default")  # (kind, text), set by the window
+        # model -> (threshold, (kind, text)): what the window remembers for a model; set_model
+        # applies it (a screening's task models get their calibration, not the file's value)
+        self.threshold_resolver: Callable[[Any], tuple[float, tuple[str, str]]] | None = None
         self.compared = [0, 0]  # frames re-scored with a recorded verdict, and how many differ
         self._opening_recorded = False
         self._idle_polls = 0  # display ticks the scoring has been idle after the source ended
@@ -219,11 +222,15 @@ class Controller(QObject):
         models = task_models(protocol)
         first = protocol.tasks[0]
         self.set_model(models[first.id].model)
-        thresholds = {tid: (float(m.model.threshold or 0.0), "model" if m.model.threshold is not None else "default")
-                      for tid, m in models.items()}
-        kind, text = self.threshold_source
-        thresholds[first.id] = (self.threshold, kind if self.threshold != models[first.id].model.threshold or kind != "model"
-                                else "model", text)
+        # each task's threshold as it will be in force: what set_model applies for its model
+        thresholds: dict[str, tuple] = {}
+        for tid, m in models.items():
+            if self.threshold_resolver is not None:
+                th, (kind, text) = self.threshold_resolver(m.model)
+                thresholds[tid] = (float(th), kind, text)
+            else:
+                thresholds[tid] = (float(m.model.threshold or 0.0), "model" if m.model.threshold is not None else "default")
+        thresholds[first.id] = (self.threshold, *self.threshold_source)  # in force now (set_model above)
         data = Path(data_dir) if data_dir is not None else default_data_dir()
         header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
                                   source=self.desc.label if self.desc else "", thresholds=thresholds)
@@ -333,6 +340,7 @@ class Controller(QObject):
                     self._live_scorer.set_model(model)
                 else:
                     self._live_scorer = self._scorer_factory(model, self.device_pref)
+                self.scoring_error = None
             except Exception as exc:
                 self._live_scorer = None
                 self._scoring_failed(exc)
@@ -353,9 +361,11 @@ class Controller(QObject):
                 self._scoring_failed(exc)
             if self.scorer is not None and self.capture is not None and self.worker is None:
                 self._start_worker()
-        th = getattr(model, "threshold", None)
-        if th is not None:
-            self.set_threshold(th)
+        if self.threshold_resolver is not None:  # the window's choice for this model (calibration, override)
+            th, source = self.threshold_resolver(model)
+            self.set_threshold(th, source=source)
+        elif (th := getattr(model, "threshold", None)) is not None:
+            self.set_threshold(th, source=("model", "model default"))
         self.model_changed.emit(self.model_name)
 
     def _scoring_failed(self, exc: BaseException) -> None:

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._restore_settings()
         self._connect()
+        controller.threshold_resolver = self._resolve_for_controller
 
         self.display_rate = RateMeter()
         self.display_fps = 0.0
@@ -618,16 +619,36 @@ class MainWindow(QMainWindow):
     def _sync_threshold_from_model(self) -> None:
         """The threshold remembered for this model (a calibration, re-read and checked, or
         a manual override), else the model's own."""
-        from app.threshold_source import model_source, resolve
+        from app.threshold_source import model_source
 
         if self.controller.model is None:
             self.set_threshold(0.0, remember=False, source=model_source(None))
             return
-        th, src, problem = resolve(self.settings, self.controller.model)
+        th, src = self._threshold_for(self.controller.model)
+        self.set_threshold(th, remember=False, source=src)
+
+    def _threshold_for(self, model):
+        """What this window uses for ``model``, and a banner when its calibration failed."""
+        from app.threshold_source import resolve
+
+        th, src, problem = resolve(self.settings, model)
         self.banner.clear_message("calibration")
         if problem:
             self.banner.show_message("calibration", problem, "warning")
-        self.set_threshold(th, remember=False, source=src)
+        return th, src
+
+    def _resolve_for_controller(self, model) -> tuple[float, tuple[str, str]]:
+        """The controller's set_model asks here (e.g. a screening's task model): the same
+        choice as opening the model, shown at once."""
+        th, src = self._threshold_for(model)
+        self.threshold_source = src
+        self.threshold_spin.blockSignals(True)
+        self.threshold_spin.setValue(float(th))
+        self.threshold_spin.blockSignals(False)
+        self.verdict_panel.set_threshold(th)
+        self.score_plot.set_threshold(th)
+        QTimer.singleShot(0, self._update_model_labels)
+        return float(th), (src.kind, src.text)
 
     def set_threshold(self, value: float, remember: bool = True, source=None, why: str | None = None) -> None:
         """Use ``value`` from now on. ``remember``: the operator's choice, kept for this
@@ -699,16 +720,27 @@ class MainWindow(QMainWindow):
         session = self._labels_session()
         if session is not None and (session / LABELS_FILE).exists():
             sessions.append(str(session))
-        return TuneDialog(self, self.controller.model, operator=str(self.settings.get("recording/operator")),
-                          sessions=sessions, out_dir=self._screening_data_dir() / "calibrations")
+        c = self.controller
+        backend = str(getattr(c.scorer, "backend", "auto") or "auto")
+        return TuneDialog(self, c.model, operator=str(self.settings.get("recording/operator")), sessions=sessions,
+                          out_dir=self._screening_data_dir() / "calibrations",
+                          # the model object is the window's: PyTorch stays on the window's device
+                          device=c.device if c.device in ("cpu", "cuda") else "cpu",
+                          backend=backend if backend in ("torch", "onnxruntime", "openvino") else "auto")
 
     def tune_dialog(self, checked: bool = False) -> None:
         if self.controller.model is None:
             dialogs.show_error(self, "Cannot tune", "Open a model first: a threshold is tuned for one model.")
             return
+        sc = self.controller.screening
+        if sc is not None and not sc.closed:
+            dialogs.show_error(self, "Cannot tune now", "A screening is running: tune after it, so that scoring the "
+                               "labelled data does not take the processor from the screening.")
+            return
         if dialogs.NON_INTERACTIVE:
             return
         dlg = self.make_tune_dialog()
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
         if dlg.exec() and dlg.calibration_path is not None:
             self.apply_calibration(dlg.calibration_path)
 
@@ -991,7 +1023,7 @@ class MainWindow(QMainWindow):
         self.score_plot.set_attempts([])
         self.banner.clear_message("screening")
         self._countdown_end = None
-        self.set_threshold(self.controller.threshold, remember=False)  # what the screening records is shown
+        self._update_model_labels()  # the task model's threshold, as the screening records it
         self._screening_actions_update()
         self.statusBar().showMessage(f"Screening {sc.folder.path.name} started: recording into {sc.folder.path}", 10000)
         return True
@@ -1276,11 +1308,7 @@ class MainWindow(QMainWindow):
         from core.tuning.labels import write_labels
 
         session = self._labels_session()
-        if session is None or self.labels is None:
-            return False
-        if getattr(self, "_labels_readonly", False):
-            dialogs.show_error(self, "Cannot change the labels", "The session's labels.json is damaged; it is left "
-                               "as it is. Move it away to start new labels.")
+        if session is None or self.labels is None or not self._labels_writable():
             return False
         self.labels.labeller = str(self.settings.get("recording/operator")) or self.labels.labeller
         try:
@@ -1304,19 +1332,35 @@ class MainWindow(QMainWindow):
         if self._label_in is None:
             self.statusBar().showMessage("Mark the first frame of the range first (Shift+I).", 6000)
             return
+        if not self._labels_writable():
+            return
         try:
             r = self.labels.add(self._label_in, int(self.controller.position), self.labels_box.chosen or "normal")
         except Exception as exc:
             dialogs.show_error(self, "Cannot label these frames", dialogs.error_text(exc))
             return
-        self._label_in = None
         if self._save_labels():
+            self._label_in = None
             self.statusBar().showMessage(f"Frames {r.start}–{r.end} labelled {r.label}.", 6000)
+        else:  # not on disk: not on screen either
+            self.labels.ranges.remove(r)
+        self._update_label_views()
 
     def label_remove_here(self, checked: bool = False) -> None:
         lab, pos = getattr(self, "labels", None), self.controller.position
-        if lab is not None and pos is not None and lab.remove_at(int(pos)):
-            self._save_labels()
+        if lab is None or pos is None or not self._labels_writable():
+            return
+        before = list(lab.ranges)
+        if lab.remove_at(int(pos)) and not self._save_labels():
+            lab.ranges[:] = before
+        self._update_label_views()
+
+    def _labels_writable(self) -> bool:
+        if getattr(self, "_labels_readonly", False):
+            dialogs.show_error(self, "Cannot change the labels", "The session's labels.json is damaged; it is left "
+                               "as it is. Move it away to start new labels.")
+            return False
+        return True
 
     def judge_attempts(self, checked: bool = False, judgements: dict[str, str | None] | None = None) -> bool:
         """A replayed screening's attempts as the clinician judged them (``judgements``:
@@ -1340,10 +1384,17 @@ class MainWindow(QMainWindow):
             if not dlg.exec():
                 return False
             judgements = dlg.judgements()
+        if not self._labels_writable():
+            return False
+        before = dict(self.labels.attempts)
         for key, value in judgements.items():
             task_id, number = key.rsplit(":", 1)
             self.labels.judge_attempt(task_id, int(number), value)
-        return self._save_labels()
+        if self._save_labels():
+            return True
+        self.labels.attempts = before
+        self._update_label_views()
+        return False
 
     def _labels_session(self) -> Path | None:
         """The session folder on show (a recording or a replayed screening's), or None."""

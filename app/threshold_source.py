@@ -30,9 +30,11 @@ class ThresholdSource:
     def from_json(cls, text: Any) -> "ThresholdSource | None":
         try:
             d = json.loads(str(text))
-            return cls(**{k: d.get(k) for k in ("kind", "text", "who", "when", "path")}) if d.get("kind") else None
         except (TypeError, ValueError):
             return None
+        if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
+            return None
+        return cls(**{k: (None if d.get(k) is None else str(d.get(k))) for k in ("kind", "text", "who", "when", "path")})
 
 
 def model_source(model: Any) -> ThresholdSource:

@@ -47,8 +47,9 @@ CLASS_PENS = ("#e0a040", "#d06070", "#a070d0", "#50a0d0", "#c0c050", "#e07030", 
 
 class TuneDialog(QDialog):
     def __init__(self, parent: QWidget | None, model: Any, *, operator: str = "", sessions: list[str] | None = None,
-                 data_dir: str = "", out_dir: str | Path = "") -> None:
+                 data_dir: str = "", out_dir: str | Path = "", device: str = "cpu", backend: str = "auto") -> None:
         super().__init__(parent)
+        self.device, self.backend = device, backend
         self.setWindowTitle("Tune the threshold from labelled data")
         self.model = model
         self.out_dir = Path(out_dir) if out_dir else Path.home()
@@ -57,6 +58,7 @@ class TuneDialog(QDialog):
         self.calibration_path: Path | None = None
         self._job: threading.Thread | None = None
         self._job_state: dict[str, Any] = {}
+        self._pending: tuple[str, float | None] | None = None  # a tuning asked for while one runs
         self._cancel = threading.Event()
         self.resize(980, 720)
 
@@ -103,11 +105,10 @@ class TuneDialog(QDialog):
         self.rule_value.setRange(0.001, 1000.0)
         self.rule_value.setValue(0.95)
         self.rule_combo.currentIndexChanged.connect(self._rule_kind_changed)
-        self.rule_value.valueChanged.connect(lambda _v: self._retune())
+        self.rule_value.valueChanged.connect(lambda _v: self._retune_soon.start())
         rrow.addWidget(self.rule_combo, 1)
         rrow.addWidget(self.rule_value)
         form.addRow("Operating point", rrow)
-        self._rule_kind_changed()
         lay.addLayout(form)
 
         run_row = QHBoxLayout()
@@ -182,6 +183,12 @@ class TuneDialog(QDialog):
         self.timer = QTimer(self)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._poll)
+        # a rule's number typed or stepped: tune once it rests (the bootstrap takes a moment)
+        self._retune_soon = QTimer(self)
+        self._retune_soon.setSingleShot(True)
+        self._retune_soon.setInterval(300)
+        self._retune_soon.timeout.connect(self._retune)
+        self._rule_kind_changed()
 
     # -- inputs -------------------------------------------------------------------------------------
     def _browse_data(self) -> None:
@@ -217,6 +224,9 @@ class TuneDialog(QDialog):
         from core.tuning.operating import parse_rule
 
         r = parse_rule(text)
+        if r.kind == "manual":
+            self.set_manual(float(r.value))
+            return
         self.rule_combo.blockSignals(True)
         self.rule_combo.setCurrentIndex(self.rule_combo.findData(r.kind))
         self.rule_combo.blockSignals(False)
@@ -243,21 +253,29 @@ class TuneDialog(QDialog):
         except Exception as exc:
             self._say(f"Cannot tune: {exc}", error=True)
             return
-        kw = dict(normal=self.normal_edit.text().strip(), folders=folders, sessions=self.sessions(), subjects=subjects)
-        self._cancel.clear()
-        self._job_state = {"done": 0, "total": 0}
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
+        kw = dict(normal=self.normal_edit.text().strip(), folders=folders, sessions=self.sessions(), subjects=subjects,
+                  device=self.device, backend=self.backend)
+        self.data = None
         self.apply_button.setEnabled(False)
         self._say("Scoring the labelled frames…")
-        self._job = threading.Thread(target=self._run_job, args=(kw, self.rule_text()), daemon=True, name="tune")
+        self._launch(kw, self.rule_text())
+
+    def _launch(self, kw: dict[str, Any] | None, rule_text: str, threshold: float | None = None) -> None:
+        """Score (``kw``) and/or tune on a worker thread; ``threshold``: rates at a
+        threshold set by hand instead of a rule."""
+        self._cancel.clear()
+        self._job_state = {"done": 0, "total": 0, "rule": rule_text, "threshold": threshold, "scoring": kw is not None}
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(kw is not None)
+        self._job = threading.Thread(target=self._run_job, args=(kw, rule_text, threshold, self.data), daemon=True,
+                                     name="tune")
         self._job.start()
         self.timer.start()
 
-    def _run_job(self, kw: dict[str, Any], rule_text: str) -> None:
+    def _run_job(self, kw: dict[str, Any] | None, rule_text: str, threshold: float | None, data: Any) -> None:
         from core.tuning.data import score_labelled
-        from core.tuning.operating import parse_rule
-        from core.tuning.tune import tune
+        from core.tuning.operating import Rule, parse_rule
+        from core.tuning.tune import evaluate_threshold, tune
 
         st = self._job_state
 
@@ -265,19 +283,27 @@ class TuneDialog(QDialog):
             st["done"], st["total"] = done, total
 
         try:
-            data = score_labelled(self.model, progress=progress, cancel=self._cancel.is_set, **kw)
+            if kw is not None:
+                data = score_labelled(self.model, progress=progress, cancel=self._cancel.is_set, **kw)
             st["data"] = data
-            st["result"] = tune(data, parse_rule(rule_text))
+            if threshold is not None:
+                st["result"] = evaluate_threshold(data, threshold, Rule("manual", threshold))
+            else:
+                st["result"] = tune(data, parse_rule(rule_text))
         except Exception as exc:  # a message for the operator, never a traceback
             from app.dialogs import error_text
 
             st["error"] = error_text(exc)
 
+    def _busy(self) -> bool:
+        return self._job is not None and self._job.is_alive()
+
     def _poll(self) -> None:
         st = self._job_state
-        self.progress.setMaximum(max(1, int(st.get("total") or 0)))
-        self.progress.setValue(int(st.get("done") or 0))
-        if self._job is not None and self._job.is_alive():
+        if st.get("scoring"):
+            self.progress.setMaximum(max(1, int(st.get("total") or 0)))
+            self.progress.setValue(int(st.get("done") or 0))
+        if self._busy():
             return
         self.timer.stop()
         self.run_button.setEnabled(True)
@@ -285,38 +311,41 @@ class TuneDialog(QDialog):
         if "error" in st:
             self._say("Cancelled." if st["error"] == "cancelled" else f"Cannot tune: {st['error']}", error=True)
             return
-        self.data = st.get("data")
+        if st.get("data") is not None:
+            self.data = st["data"]
         self._show(st.get("result"))
+        if self._pending is not None:  # the rule or the hand-set threshold changed meanwhile
+            pending, self._pending = self._pending, None
+            self._launch(None, *pending)
 
     def wait(self, timeout: float = 120.0) -> bool:
-        """For tests and scripts: block until the scoring has finished (then shown)."""
-        if self._job is not None:
-            self._job.join(timeout)
-        self._poll()
-        return self.result is not None
+        """For tests and scripts: block until every job asked for has finished and is shown."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._job is not None:
+                self._job.join(max(0.0, deadline - time.monotonic()))
+            self._poll()
+            if not self._busy() or time.monotonic() >= deadline:
+                break
+        return self.result is not None and "error" not in self._job_state
 
     def _retune(self) -> None:
-        """A new rule on the data already scored (no re-scoring)."""
-        if self.data is None:
-            return
-        from core.tuning.operating import parse_rule
-        from core.tuning.tune import tune
-
-        try:
-            self._show(tune(self.data, parse_rule(self.rule_text())))
-        except Exception as exc:
-            from app.dialogs import error_text
-
-            self._say(f"Cannot tune: {error_text(exc)}", error=True)
+        """A new rule on the data already scored (no re-scoring), on the worker."""
+        self._request(self.rule_text(), None)
 
     def set_manual(self, threshold: float) -> None:
         """The threshold dragged by hand on the histogram: its rates, with intervals."""
-        if self.data is None:
-            return
-        from core.tuning.operating import Rule
-        from core.tuning.tune import evaluate_threshold
+        self._request("manual", float(threshold))
 
-        self._show(evaluate_threshold(self.data, float(threshold), Rule("manual", float(threshold))))
+    def _request(self, rule_text: str, threshold: float | None) -> None:
+        if self.data is None and not (self._busy() and self._job_state.get("scoring")):
+            return
+        if self._busy():  # after the running job: only the newest request counts
+            self._pending = (rule_text, threshold)
+            return
+        self._launch(None, rule_text, threshold)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)

@@ -67,7 +67,7 @@ def test_label_tune_apply_restart_and_override_in_the_window(make_window, qtbot,
     dlg = win.make_tune_dialog()
     qtbot.addWidget(dlg)
     assert dlg.sessions() == [str(session)]
-    dlg.normal_edit.setText("normal")
+    assert dlg.normal_edit.text() == "pigeon"  # the model's normal class: the label "normal" is it
     dlg.set_rule("specificity=0.9")
     dlg.start()
     assert dlg.wait(120) and dlg.result is not None, dlg.status.text()
@@ -77,9 +77,10 @@ def test_label_tune_apply_restart_and_override_in_the_window(make_window, qtbot,
     tuned = dlg.result.threshold
     # dragging the threshold on the histogram gives that threshold's rates
     dlg.set_manual(tuned - 0.2)
-    assert dlg.result.rule.kind == "manual" and dlg.result.threshold == pytest.approx(tuned - 0.2)
-    dlg.set_rule("specificity=0.9")
-    assert dlg.result.threshold == pytest.approx(tuned)
+    assert dlg.wait(60) and dlg.result.rule.kind == "manual" and dlg.result.threshold == pytest.approx(tuned - 0.2)
+    dlg.set_rule("cost=3")
+    dlg.set_rule("specificity=0.9")  # asked while the last one runs: the newest wins
+    assert dlg.wait(60) and dlg.result.threshold == pytest.approx(tuned) and str(dlg.result.rule) == "specificity=0.9"
     path = dlg.apply()
     assert path is not None and path.parent == data / "calibrations"
     assert win.apply_calibration(path)
@@ -94,6 +95,13 @@ def test_label_tune_apply_restart_and_override_in_the_window(make_window, qtbot,
     other.write_text(json.dumps({**calib, "model": {**calib["model"], "sha256": "0" * 64}}))
     assert not win.apply_calibration(other) and "tuned for another model" in dialogs_seen[-1][2]
     assert ctrl.threshold == pytest.approx(tuned)
+    # a screening uses the calibrated threshold for its task model, and records it so
+    assert win.start_screening("P-1", operator="op-3")
+    assert ctrl.threshold == pytest.approx(tuned) and ctrl.tracker.settings.threshold == pytest.approx(tuned)
+    header = json.loads((ctrl.screening.folder.path / "screening.json").read_text())
+    m = header["models"]["pigeon"]
+    assert m["threshold"] == pytest.approx(tuned) and m["threshold_source"] == "calibration" and "tuned" in m["threshold_note"]
+    win.end_screening()
     win.save_settings()
     win.shutdown()
 

@@ -131,7 +131,8 @@ def test_the_attempt_roc_agrees_with_the_protocols_decision_logic_at_every_thres
         smooth = np.round(np.cumsum(rng.normal(0, 0.05, n)), 2)
         sm = [float(v) if h else None for v, h in zip(smooth, hand)]
         start = float(times[int(rng.integers(0, n))])
-        crit = critical_threshold(times, hand, sm, start, task.time_limit_s, task.hold_s)
+        # as recorded: the event's time to the microsecond (the judge had the exact one)
+        crit = critical_threshold(times, hand, sm, round(start, 6), task.time_limit_s, task.hold_s)
         for th in np.r_[np.unique(smooth), np.unique(smooth) + 0.005, -99.0]:
             judge = AttemptJudge(task, 1, start)
             out = None

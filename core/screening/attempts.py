@@ -87,12 +87,13 @@ class AttemptJudge:
 
     def feed(self, t: float, has_hand: bool, smoothed: float | None, threshold: float) -> Attempt | None:
         """One frame (in stream order). Returns the finished attempt at the frame that ends
-        it, None while it runs. Frames before the start are ignored."""
+        it, None while it runs. Frames up to the start (the window begins an attempt at the
+        newest frame, already shown as waiting) are ignored."""
         a = self.attempt
         if a.finished:
             return a
         t = float(t)
-        if t < a.start_t:
+        if t <= a.start_t:  # the frame the attempt began at was seen before it (as "waiting")
             return None
         held = bool(has_hand) and smoothed is not None and math.isfinite(smoothed) and smoothed >= threshold
         if held:

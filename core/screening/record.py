@@ -36,6 +36,13 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
+class WriteFailed(SpaderError):
+    """A write that failed; ``written``: the line reached the OS all the same (only the
+    sync to the disk failed), so it must not be written again."""
+
+    written = False
+
+
 class _AppendFile:
     def __init__(self, path: Path, header: bytes | None, sync_interval_s: float) -> None:
         self.path = Path(path)
@@ -71,8 +78,10 @@ class _AppendFile:
                     os.fsync(self._fd)
                     self._last_sync = now
             except OSError as exc:  # a full disk: the caller shows it; what was written stays
-                self._cut = self._cut or len(view) < len(data)
-                raise SpaderError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+                err = WriteFailed(f"cannot write {self.path}: {exc.strerror or exc}")
+                err.written = len(view) == 0  # the whole line reached the OS; only its sync failed
+                self._cut = self._cut or 0 < len(view) < len(data)
+                raise err from None
 
     def close(self) -> None:
         with self._lock:

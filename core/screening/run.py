@@ -118,7 +118,7 @@ class Screening:
     # -- actions ------------------------------------------------------------------------------
     def add_event(self, name: str, t: float, **fields: Any) -> dict[str, Any]:
         """Record an event (the actions below call it; notes and changes come from outside)."""
-        e = {"event": name, "t": None if t is None else round(float(t), 4), "task_id": self.task.id, **fields}
+        e = {"event": name, "t": None if t is None else round(float(t), 6), "task_id": self.task.id, **fields}
         self.events.append(e)
         return e
 

@@ -81,6 +81,8 @@ class ScreeningSession:
                 self._events.write(self._unwritten[0])
             except Exception as exc:
                 self._failed(str(exc))
+                if getattr(exc, "written", False):  # in the file, only not synced: never twice
+                    self._unwritten.pop(0)
                 break
             self._unwritten.pop(0)
         while self._unaudited:

@@ -16,6 +16,9 @@ import math
 from typing import Sequence
 
 EPS = 1e-9  # the judge's tolerance on time comparisons
+# event times are recorded to the microsecond and shifted to the session's clock: a frame
+# within this of the start is the start frame
+START_TOL = 1e-6
 
 
 def critical_threshold(times: Sequence[float], has_hand: Sequence[bool], smoothed: Sequence[float | None],
@@ -25,7 +28,7 @@ def critical_threshold(times: Sequence[float], has_hand: Sequence[bool], smoothe
     frames: list[tuple[float, float | None]] = []
     for t, h, s in zip(times, has_hand, smoothed):
         t = float(t)
-        if t < start_t:
+        if t <= start_t + START_TOL:  # the judge ignores the frame the attempt began at
             continue
         ok = bool(h) and s is not None and math.isfinite(float(s))
         frames.append((t, float(s) if ok else None))

@@ -66,24 +66,9 @@ def build_calibration(model: Any, result: Any, *, who: str | None, note: str = "
 
 
 def write_calibration(path: str | os.PathLike[str], calib: dict[str, Any]) -> Path:
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.tmp")
-    data = (json.dumps(calib, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, p)
-    except OSError as exc:
-        raise SpaderError(f"cannot write the calibration {p}: {exc.strerror or exc}") from None
-    return p
+    from core.tuning.labels import write_private_json
+
+    return write_private_json(path, calib, what="the calibration")
 
 
 def read_calibration(path: str | os.PathLike[str], model: Any | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from core.errors import SpaderError
 from core.tuning.attempt_roc import critical_threshold
-from core.tuning.labels import IGNORE, LABELS_FILE, labels_digest, read_labels
+from core.tuning.labels import IGNORE, LABELS_FILE, NORMAL, labels_digest, read_labels
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
@@ -71,15 +71,17 @@ def _check(cancel: Callable[[], bool] | None) -> None:
 
 def score_labelled(model: Any, *, normal: str, folders: Sequence[str | Path] = (), sessions: Sequence[str | Path] = (),
                    subjects: Sequence[str] | None = None, classes: Sequence[str] | None = None,
-                   backend: str = "auto", batch: int = 8, progress: Progress | None = None,
+                   backend: str = "auto", device: str = "auto", batch: int = 8, progress: Progress | None = None,
                    cancel: Callable[[], bool] | None = None, scorer: Any = None) -> LabelledScores:
     """Score every labelled frame (and attempt) of ``folders`` and ``sessions`` with ``model``.
-    ``subjects`` / ``classes`` keep only those of a class-folder data set."""
+    ``subjects`` / ``classes`` keep only those of a class-folder data set. A session's
+    label ``normal`` is the normal class whatever its name (e.g. ``pigeon``). ``device``:
+    where PyTorch runs (the window passes its own, since the model object is shared)."""
     from core.runtime.scorer import FrameScorer
 
     if not folders and not sessions:
         raise SpaderError("nothing to tune on: give a class-folder data set (--data) or labelled sessions (--sessions)")
-    scorer = scorer or FrameScorer(model, backend=backend)
+    scorer = scorer or FrameScorer(model, backend=backend, device=device)
     out: dict[str, list[Any]] = {"scores": [], "classes": [], "subjects": []}
     no_hand: dict[str, int] = {}
     attempts: list[LabelledAttempt] = []
@@ -115,10 +117,11 @@ def score_labelled(model: Any, *, normal: str, folders: Sequence[str | Path] = (
             session, entries, labels, subject = job
             digests.append((session / LABELS_FILE).read_bytes())
             n0 = len(out["scores"])
-            a = _score_session(scorer, session, entries, labels, subject, out, no_hand, lambda n: tick(n, str(p)))
+            a, skipped = _score_session(scorer, session, entries, labels, subject, normal, out, no_hand,
+                                        lambda n: tick(n, str(p)))
             attempts += a
             sources.append({"kind": "session", "path": str(p), "frames": len(out["scores"]) - n0, "subject": subject,
-                            "attempts": len(a)})
+                            "attempts": len(a), **({"attempts_of_other_models": skipped} if skipped else {})})
     res = LabelledScores(normal, np.asarray(out["scores"], float), np.asarray(out["classes"], dtype=object),
                          np.asarray(out["subjects"], dtype=object), attempts, no_hand, sources, labels_digest(digests))
     if res.scores.size and not res.is_normal.any():
@@ -166,8 +169,9 @@ def _session_job(path: Path):
     return session, reader.entries, labels, str(subject)
 
 
-def _score_session(scorer: Any, session: Path, entries: list[Any], labels: Any, subject: str,
-                   out: dict[str, list[Any]], no_hand: dict[str, int], tick: Callable[[int], None]) -> list[LabelledAttempt]:
+def _score_session(scorer: Any, session: Path, entries: list[Any], labels: Any, subject: str, normal: str,
+                   out: dict[str, list[Any]], no_hand: dict[str, int],
+                   tick: Callable[[int], None]) -> tuple[list[LabelledAttempt], int]:
     from capture.session import SessionReader
     from core.runtime.rescore import resolve_verdict_settings
     from core.runtime.verdict import VerdictTracker
@@ -187,6 +191,8 @@ def _score_session(scorer: Any, session: Path, entries: list[Any], labels: Any, 
         hands.append(bool(r.has_hand))
         smooth.append(st.smoothed)
         lab = labels.label_of(int(frame.index))
+        if lab == NORMAL:
+            lab = normal
         if lab and lab != IGNORE:
             if st.smoothed is None or not r.has_hand:
                 no_hand[lab] = no_hand.get(lab, 0) + 1
@@ -197,18 +203,32 @@ def _score_session(scorer: Any, session: Path, entries: list[Any], labels: Any, 
         if k % 8 == 7:
             tick(8)
     tick(len(times) % 8)
-    return _session_attempts(session, labels, subject, times, hands, smooth)
+    return _session_attempts(session, labels, subject, times, hands, smooth, str(getattr(scorer.model, "name", "")))
+
+
+def _task_models(session: Path) -> dict[str, str]:
+    """task id -> the name of the model that judged it, from the screening's header."""
+    import json
+
+    try:
+        h = json.loads((session.parent / "screening.json").read_text(encoding="utf-8"))
+        return {str(k): str(v.get("name")) for k, v in (h.get("models") or {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _session_attempts(session: Path, labels: Any, subject: str, times: list[float], hands: list[bool],
-                      smooth: list[float | None]) -> list[LabelledAttempt]:
+                      smooth: list[float | None], model_name: str) -> tuple[list[LabelledAttempt], int]:
+    """The judged attempts of tasks this model judged (another task's pose is another
+    model's business), and how many judged attempts were left out for that."""
     if not labels.attempts:
-        return []
+        return [], 0
     from core.screening.record import read_events
     from core.screening.replay import screening_time_offset
 
     shift = screening_time_offset(session)
-    out = []
+    models = _task_models(session)
+    out, skipped = [], 0
     for e in read_events(session):
         if e.get("event") != "attempt_started" or e.get("t") is None:
             continue
@@ -216,11 +236,14 @@ def _session_attempts(session: Path, labels: Any, subject: str, times: list[floa
         judged = labels.attempts.get(key)
         if judged is None:
             continue
+        if models.get(str(e.get("task_id")), model_name) != model_name:
+            skipped += 1
+            continue
         crit = critical_threshold(times, hands, smooth, float(e["t"]) + shift, float(e.get("time_limit_s") or 10.0),
                                   float(e.get("hold_s") or 1.0))
         out.append(LabelledAttempt(str(session), subject, str(e.get("task_id")), int(e.get("attempt") or 0),
                                    judged == "imitated", crit))
-    return out
+    return out, skipped
 
 
 def file_digest(path: str | Path) -> str:

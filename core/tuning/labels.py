@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -105,37 +106,64 @@ def read_labels(session: str | os.PathLike[str]) -> SessionLabels:
         raise SpaderError(f"{p}: not a readable labels file ({exc})") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise SpaderError(f"{p}: not a labels file (format {FORMAT!r} expected)")
-    if int(d.get("format_version", 0)) > FORMAT_VERSION:
-        raise SpaderError(f"{p}: labels format version {d.get('format_version')} is newer than this app reads "
-                          f"({FORMAT_VERSION})")
+    version = d.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+        raise SpaderError(f"{p}: labels format version {version!r} is not one this app reads ({FORMAT_VERSION})")
     out = SessionLabels(labeller=d.get("labeller"))
     try:
         for r in d.get("ranges", []):
             out.add(int(r["start"]), int(r["end"]), str(r["label"]))
         for a in d.get("attempts", []):
             out.judge_attempt(str(a["task_id"]), int(a["attempt"]), str(a["judgement"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SpaderError(f"{p}: a damaged entry ({exc})") from None
     return out
 
 
 def write_labels(session: str | os.PathLike[str], labels: SessionLabels) -> Path:
     p = labels_path(session)
-    tmp = p.with_name(p.name + ".tmp")
-    data = (json.dumps(labels.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    write_private_json(p, labels.to_dict(), what="the labels")
+    return p
+
+
+def _finite(v: Any) -> Any:
+    """NaN and infinities as null: the file stays standard JSON."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+def write_private_json(path: str | os.PathLike[str], obj: Any, what: str = "the file") -> Path:
+    """``obj`` as JSON, 600 from the first byte, through a temporary file renamed over
+    ``path`` (removed again when the write fails)."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    data = (json.dumps(_finite(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
     try:
+        p.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.fchmod(fd, 0o600)
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                n = os.write(fd, view)
+                if n <= 0:
+                    raise OSError(28, os.strerror(28))
+                view = view[n:]
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, p)
     except OSError as exc:
-        raise SpaderError(f"cannot write {p}: {exc.strerror or exc}") from None
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise SpaderError(f"cannot write {what} {p}: {exc.strerror or exc}") from None
     return p
 
 
