@@ -77,6 +77,14 @@ def main(args) -> int:
         from core.device import set_scoring_threads
 
         set_scoring_threads(int(args.threads))
+    if bench is None:  # a window on X11: say what is missing before Qt aborts on it
+        from app.platform_check import window_problem
+
+        problem = window_problem()
+        if problem:
+            from core.errors import SpaderError
+
+            raise SpaderError(problem)
 
     from PySide6.QtWidgets import QApplication
 
