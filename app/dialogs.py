@@ -165,25 +165,45 @@ class KinectDialog(QDialog):
         return int(self.device.currentData()), str(self.mode.currentData())
 
 
-class ImageFolderDialog(QDialog):
-    """An image folder has no header: ask for the depth unit and the frame rate."""
+# depth sensors whose 16-bit PNGs the app reads, and millimetres per raw unit
+KNOWN_SENSORS: tuple[tuple[str, float], ...] = (
+    ("Azure Kinect / Orbbec Femto (1 mm)", 1.0),
+    ("Kinect v1 / v2 (1 mm)", 1.0),
+    ("RealSense D400 series, default (1 mm)", 1.0),
+    ("RealSense SR305 / SR300 (0.125 mm)", 0.125),
+    ("RealSense L515 (0.25 mm)", 0.25),
+)
 
-    def __init__(self, parent: QWidget | None, folder: str) -> None:
+
+class ImageFolderDialog(QDialog):
+    """An image folder has no header: ask for the depth unit (by sensor, or a number) and
+    the frame rate; the window remembers both for the folder."""
+
+    def __init__(self, parent: QWidget | None, folder: str, unit_mm: float = 1.0, fps: float = 30.0) -> None:
         super().__init__(parent)
         self.setWindowTitle("Open an image folder")
         lay = QVBoxLayout(self)
-        info = QLabel(f"{folder}\n16-bit depth PNGs: how many millimetres is one raw unit?")
+        info = QLabel(f"{folder}\n16-bit depth PNGs: which sensor made them (how many millimetres is one raw unit)?")
         info.setWordWrap(True)
         lay.addWidget(info)
         form = QFormLayout()
+        self.sensor = QComboBox()
+        for name, unit in KNOWN_SENSORS:
+            self.sensor.addItem(name, unit)
+        self.sensor.addItem("Other: the unit below", None)
         self.unit = QDoubleSpinBox()
         self.unit.setDecimals(4)
         self.unit.setRange(0.0001, 100.0)
-        self.unit.setValue(1.0)
-        self.unit.setToolTip("Azure Kinect: 1.0; RealSense SR305: 0.125")
+        self.unit.setValue(float(unit_mm))
+        self.unit.setToolTip("Millimetres per raw unit of the PNGs")
+        match = next((i for i, (_, u) in enumerate(KNOWN_SENSORS) if abs(u - unit_mm) < 1e-9), len(KNOWN_SENSORS))
+        self.sensor.setCurrentIndex(match)
+        self.sensor.currentIndexChanged.connect(self._sensor_chosen)
+        self.unit.valueChanged.connect(self._unit_typed)
         self.fps = QDoubleSpinBox()
         self.fps.setRange(1.0, 120.0)
-        self.fps.setValue(30.0)
+        self.fps.setValue(float(fps))
+        form.addRow("Sensor", self.sensor)
         form.addRow("Depth unit (mm)", self.unit)
         form.addRow("Frame rate (fps)", self.fps)
         lay.addLayout(form)
@@ -191,6 +211,19 @@ class ImageFolderDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+
+    def _sensor_chosen(self, index: int) -> None:
+        unit = self.sensor.itemData(index)
+        if unit is not None:
+            self.unit.blockSignals(True)
+            self.unit.setValue(float(unit))
+            self.unit.blockSignals(False)
+
+    def _unit_typed(self, value: float) -> None:
+        if self.sensor.currentData() is not None and abs(float(self.sensor.currentData()) - value) > 1e-9:
+            self.sensor.blockSignals(True)
+            self.sensor.setCurrentIndex(self.sensor.count() - 1)
+            self.sensor.blockSignals(False)
 
     def values(self) -> tuple[float, float]:
         return float(self.unit.value()), float(self.fps.value())

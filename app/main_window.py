@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.labels = None  # core.tuning.labels.SessionLabels of the session on show
         self._label_in: int | None = None  # the pending "in" mark
         self._labels_readonly = False
+        self._units_checked = True  # the first frame of each new source is checked (_check_depth_units)
         if demo_path is None:
             from core.assets import DEMO_SESSION
 
@@ -272,9 +273,12 @@ class MainWindow(QMainWindow):
         m_src = mb.addMenu("&Source")
         self.act_camera = self._action("&Azure Kinect…", self.open_camera_dialog, "Ctrl+K")
         self.act_demo = self._action("&Demo session", self.open_demo, "Ctrl+D")
-        self.act_synth = self._action("&Synthetic stream", self.open_synthetic)
-        for a in (self.act_camera, self.act_demo, self.act_synth):
+        self.act_synth = self._action("&Synthetic stream (moving shapes, scored ANOMALY)", self.open_synthetic,
+                                      tip="A developer's test stream of moving shapes, not a person")
+        for a in (self.act_camera, self.act_demo):
             m_src.addAction(a)
+        m_dev = m_src.addMenu("&Developer")
+        m_dev.addAction(self.act_synth)
 
         m_play = mb.addMenu("&Playback")
         self.act_play = self._action("Play / pause (during a screening: start the attempt)", self._space, Qt.Key_Space)
@@ -404,6 +408,9 @@ class MainWindow(QMainWindow):
         self.labels_box.mark_out.connect(self.label_mark_out)
         self.labels_box.remove_here.connect(self.label_remove_here)
         self.labels_box.judge_attempts.connect(self.judge_attempts)
+        self.threshold_spin.installEventFilter(self)
+        c.recording_changed.connect(lambda *_: self._update_title())
+        c.screening_changed.connect(lambda *_: self._update_title())
         self.score_plot.threshold_dragged.connect(self.threshold_spin.setValue)
 
     def _restore_settings(self) -> None:
@@ -426,6 +433,8 @@ class MainWindow(QMainWindow):
         self.depth_view.set_show_box(box)
         self.transport.set_speed(float(s.get("playback/speed")))
         self.transport.loop_box.setChecked(bool(s.get("playback/loop")))
+        if not bool(s.get("operator/remember")):
+            s.set("recording/operator", "")  # who worked before is not offered to whoever comes next
         self._sync_threshold_from_model()
 
     def save_settings(self) -> None:
@@ -501,6 +510,8 @@ class MainWindow(QMainWindow):
     def _on_new_source(self) -> None:
         c = self.controller
         self.banner.clear_message("rescore")
+        self.banner.clear_message("units")
+        self._units_checked = False
         self._rescore_told = False
         self.score_plot.reset()
         self.depth_view.clear()
@@ -517,7 +528,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, checked: bool = False, note: str | None = None) -> None:
         if (self.demo_path / "session.json").is_file():
-            if self.open_spec(str(self.demo_path), label="Demo session", kind="demo", loop=True):
+            if self.open_spec(str(self.demo_path), label="Demo session", kind="demo"):  # loops when "loop" is ticked
                 if note:
                     self.banner.show_message("source", note, "info")
                 return
@@ -570,11 +581,13 @@ class MainWindow(QMainWindow):
                                    f"{p}\n\nIts depth unit is unknown: add a dataset.json with unit_mm "
                                    "(see docs/dataset-format.md) or open it from the File menu.")
                 return False
-            if unit_mm is None:  # still unknown: ask
-                dlg = dialogs.ImageFolderDialog(self, str(p))
+            if unit_mm is None:  # still unknown: ask, offering what was chosen for this folder before
+                last = self.settings.folder_units(p)
+                dlg = dialogs.ImageFolderDialog(self, str(p), *(last or (1.0, 30.0)))
                 if not dlg.exec():
                     return False
                 unit_mm, fps = dlg.values()
+                self.settings.set_folder_units(p, unit_mm, fps)
         kw: dict[str, Any] = {}
         if unit_mm is not None:
             kw["unit_mm"] = unit_mm
@@ -677,6 +690,8 @@ class MainWindow(QMainWindow):
         c.set_threshold(value, source=(source.kind, source.text))
         self.verdict_panel.set_threshold(value)
         self.score_plot.set_threshold(value)
+        if value != old and getattr(c.scorer, "backend", None) != "recorded":  # recorded verdicts stay as they were
+            self.score_plot.recompute_verdicts(c.tracker.settings)
         self.score_plot.redraw()
         if remember and c.model is not None:
             keep = source.kind in ("manual", "calibration")
@@ -875,6 +890,7 @@ class MainWindow(QMainWindow):
     def _on_source_started(self, info) -> None:
         self._update_transport_enabled()
         self._load_labels()
+        self._update_title()
         if self.controller.replaying_screening is None:
             self.score_plot.set_attempts([])  # attempt windows belong to a replayed screening
         if info is not None:
@@ -918,6 +934,7 @@ class MainWindow(QMainWindow):
                 b.show_message("capture", f"Source problem: {message}", "warning")
             elif kind == "end_of_stream":
                 self.statusBar().showMessage("End of the recording (press Space to play it again).", 10000)
+                QTimer.singleShot(300, self._say_short_recording)  # the last frames are still being scored
             elif kind == "recorder_backlog":
                 b.show_message("recording", message, "warning")
             elif kind == "recorder_error":
@@ -932,6 +949,45 @@ class MainWindow(QMainWindow):
         elif origin == "worker" and kind == "error":
             self._scoring_error_at = time.monotonic()
             b.show_message("scoring", f"Scoring problem: {message}", "error")
+
+    def _check_depth_units(self, frame) -> None:
+        """A source whose depth, read with its unit, lies outside any range a person sits
+        in (0.2 to 5 m) probably has the wrong unit: say so, with the usual ones."""
+        import numpy as np
+
+        d = np.asarray(frame.depth)
+        valid = d[d > 0]
+        if valid.size < 100:
+            return
+        mm = float(np.median(valid)) * float(frame.unit_mm)
+        if 200.0 <= mm <= 5000.0:
+            return
+        self.banner.show_message(
+            "units", f"The depth of this source is mostly at {mm / 1000:.2f} m when read as {frame.unit_mm:g} mm per "
+            "unit: nothing is in the range where hands are judged (about 0.3 to 1.8 m). The depth unit may be wrong: "
+            "Azure Kinect and Kinect v1 use 1 mm, RealSense SR305 0.125 mm. Open the folder again and choose its "
+            "sensor.", "warning")
+
+    def _say_short_recording(self) -> None:
+        """A recording that ended before any verdict could be held: say so, and what its
+        last frames showed (the best the data allows)."""
+        c = self.controller
+        r = c.last_result
+        st = getattr(r, "verdict", None) if r is not None else None
+        if not c.ended or st is None or st.verdict.value != "PENDING":
+            return
+        s = c.tracker.settings
+        pending = st.pending
+        if pending is None:
+            text = "The recording ended before a verdict could be reached."
+        else:
+            hold = {"NORMAL": s.normal_hold_s, "ANOMALY": s.anomaly_hold_s}.get(pending.value, s.no_hand_hold_s)
+            lasted = max(0.0, hold - (st.pending_in_s or 0.0))
+            text = (f"The recording ended before a verdict could be held for {hold:g} s: its last {lasted:.1f} s read "
+                    f"{pending.value} (smoothed {_fmt_score(st.smoothed)}, threshold {c.threshold:+.3f}).")
+        self.banner.show_message("end", text, "info")
+        self.verdict_panel.set_state("PENDING", st.raw, st.smoothed, c.threshold, "recording ended: " +
+                                     ("no verdict" if pending is None else f"last frames {pending.value}"))
 
     def _no_scoring(self, message: str) -> None:
         self.banner.show_message(
@@ -966,6 +1022,9 @@ class MainWindow(QMainWindow):
             self._show_result(result)
             if self.banner.has("scoring") and c.scoring_error is None and now - self._scoring_error_at > 2.0:
                 self.banner.clear_message("scoring")
+        if tick.frame is not None and not self._units_checked:
+            self._units_checked = True
+            self._check_depth_units(tick.frame)
         if tick.points:
             self.score_plot.add_points(tick.points)
         if now - self._plot_drawn_at >= self._plot_interval_s:
@@ -1430,6 +1489,11 @@ class MainWindow(QMainWindow):
         st = r.verdict
         verdict = str(st.verdict.value) if st is not None else ("PENDING" if r.has_hand else "NO HAND")
         note = "" if r.has_hand else f"no hand: {r.reason}" if r.reason else "no hand in view"
+        pending = getattr(st, "pending", None) if st is not None else None
+        if pending is not None and st.pending_in_s is not None:
+            # the numbers already say the other verdict: the hold time is why the big one waits
+            note = (note + "\n" if note else "") + (f"→ {pending.value} in {st.pending_in_s:.1f} s "
+                                                     "(once it has lasted the hold time)")
         sc = self.controller.screening
         if sc is not None and not sc.closed and str(sc.phase) != "running":
             verdict, note = "WAITING", "between attempts: hands may rest, nothing is judged"
@@ -1491,23 +1555,88 @@ class MainWindow(QMainWindow):
 
     # -- help ---------------------------------------------------------------------------------------------
     def show_shortcuts(self, checked: bool = False) -> None:
-        dialogs.show_info(self, "Keyboard shortcuts", SHORTCUTS_TEXT)
+        """The keys as a two-column table (tab stops misaligned in a message box)."""
+        import html
+
+        rows = "".join(f"<tr><td style='padding-right:16px'><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+                       for k, v in (line.split("\t", 1) for line in SHORTCUTS_TEXT.splitlines()))
+        dialogs.show_info(self, "Keyboard shortcuts", f"<table>{rows}</table>")
 
     def show_about(self, checked: bool = False) -> None:
         from core import __version__
 
+        c = self.controller
+        m = c.model
+        model = "no model is loaded"
+        if m is not None:
+            from core.tuning.calibration import model_sha256
+
+            meta = getattr(m, "meta", {}) or {}
+            data = meta.get("data") or {}
+            src = getattr(self, "threshold_source", None)
+            model = (f"{c.model_name}: trained on {'synthetic' if data.get('synthetic') else 'recorded'} data "
+                     f"(normal class {meta.get('normal_class', '?')}), {meta.get('created', '')[:10]}; SHA-256 "
+                     f"{model_sha256(m)[:16]}…; threshold {c.threshold:+.3f}"
+                     + (f" ({src.text})" if src is not None else ""))
         dialogs.show_info(
             self,
             "About SPADER",
-            f"SPADER screening for the Yamaguchi Fox-Pigeon Imitation Test, version {__version__}.\n\n{DISCLAIMER}\n\n"
-            f"Settings file: {self.settings.path}",
+            f"SPADER screening for the Yamaguchi Fox-Pigeon Imitation Test, version {__version__}.\n\n"
+            "Intended use: research on a screening aid. A trained examiner runs the test; the app shows whether the "
+            "subject's hand pose looks like the normal pigeon pose, frame by frame and per attempt. It does not "
+            "diagnose, and no clinical validity is claimed: the bundled model has seen synthetic people only.\n\n"
+            f"Model: {model}.\n\n{DISCLAIMER}\n\nSettings file: {self.settings.path}",
         )
 
     def _toggle_full_screen(self, checked: bool = False) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     # -- closing -----------------------------------------------------------------------------------------
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt name
+        """Enter or Esc in the threshold box hands the keys back to the window (Space,
+        arrows); Esc also drops what was typed."""
+        from PySide6.QtCore import QEvent
+
+        if obj is self.threshold_spin and ev.type() == QEvent.KeyPress and ev.key() in (Qt.Key_Return, Qt.Key_Enter,
+                                                                                           Qt.Key_Escape):
+            if ev.key() == Qt.Key_Escape:
+                self.threshold_spin.blockSignals(True)
+                self.threshold_spin.setValue(self.controller.threshold)
+                self.threshold_spin.blockSignals(False)
+            else:
+                self.threshold_spin.interpretText()
+            self.depth_view.setFocus(Qt.OtherFocusReason)
+            return True
+        return super().eventFilter(obj, ev)
+
+    def _update_title(self) -> None:
+        """The subject on screen and a recording in progress, in the title bar too."""
+        c = self.controller
+        parts = ["SPADER — Fox-Pigeon Imitation Test screening"]
+        sc = c.screening
+        subject = None
+        if sc is not None and not sc.closed:
+            subject = (sc.folder.header() or {}).get("subject_id") if hasattr(sc.folder, "header") else None
+        elif c.info is not None:
+            subject = (c.info.extra or {}).get("subject_id")
+        if subject:
+            parts.append(f"subject {subject}")
+        if c.recording:
+            parts.append("● recording")
+        self.setWindowTitle(" · ".join(parts))
+
     def closeEvent(self, ev) -> None:  # noqa: N802 - Qt name
+        c = self.controller
+        sc = c.screening
+        running = sc is not None and not sc.closed
+        if (c.recording or running) and not getattr(self, "_shut", False):
+            what = (f"Screening {sc.folder.path.name} is running: quitting ends it as interrupted" if running else
+                    f"Recording to {c.recording_path}: quitting stops it")
+            n = c.stats().get("recorded", 0)
+            if not dialogs.confirm(self, "Quit now?", f"{what}. Everything recorded so far ({n} frames"
+                                   f"{', their results and events' if running else ''}) is kept.", yes="Quit"):
+                ev.ignore()
+                return
         self.shutdown()
         super().closeEvent(ev)
 

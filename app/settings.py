@@ -34,7 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "playback/speed": 1.0,
     "playback/loop": False,
     "recording/folder": str(Path.home() / "spader-sessions"),
-    "recording/operator": "",
+    "recording/operator": "",  # the operator of this run (pseudonym); kept across runs only with operator/remember
+    # a shared machine: the previous operator's name is not offered to the next one
+    "operator/remember": False,
     "source/last": "",
     "source/kinect_depth_mode": "NFOV_UNBINNED",
     "scoring/device": "auto",
@@ -106,6 +108,25 @@ class AppSettings:
             self.qs.remove(key)
         else:
             self.qs.setValue(key, source.to_json())
+
+    # -- image folders: the unit and frame rate chosen for each ----------------------------------
+    @staticmethod
+    def _folder_key(folder) -> str:
+        """Keyed by a hash of the folder's path: a path may name a person, settings stay free of it."""
+        import hashlib
+
+        return "image_folder/" + hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:24]
+
+    def folder_units(self, folder) -> tuple[float, float] | None:
+        v = self.qs.value(self._folder_key(folder))
+        try:
+            unit, fps = (float(x) for x in str(v).split(","))
+        except (TypeError, ValueError):
+            return None
+        return (unit, fps) if unit > 0 and fps > 0 else None
+
+    def set_folder_units(self, folder, unit_mm: float, fps: float) -> None:
+        self.qs.setValue(self._folder_key(folder), f"{float(unit_mm)!r},{float(fps)!r}")
 
     # -- window geometry -----------------------------------------------------------------------
     def geometry(self) -> tuple[QByteArray | None, QByteArray | None]:

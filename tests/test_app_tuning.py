@@ -46,6 +46,7 @@ def test_label_tune_apply_restart_and_override_in_the_window(make_window, qtbot,
     model = load_model(DEFAULT_MODEL)
     win, ctrl, _ = make_window(model=model, settings_path=settings)
     win.settings.set("screening/data_dir", str(data))
+    win.settings.set("operator/remember", True)  # one operator's machine: op-3 again after the restart
     win.settings.set("recording/operator", "op-3")
     assert "model default" in win.status_labels["model"].text()
     assert win.open_recording(session)

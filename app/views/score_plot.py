@@ -3,10 +3,12 @@
 x is seconds since the source started (the verdict tracker's clock: device time when the
 stream has it); the plot shows the last ``window_s`` seconds. Raw scores are thin dots
 and lines, the smoothed score a bold line, the threshold a draggable horizontal line, and
-the verdict a translucent coloured band behind the curves (one bar per run of equal
-verdicts, drawn by a single BarGraphItem). A re-scored screening adds what was recorded
-when it was screened: its smoothed score dashed, its verdicts in a strip along the bottom. When time goes backwards (a seek, a loop, a new
-source) the plot starts over.
+the verdict a translucent band behind the curves (one bar per run of equal verdicts,
+drawn by a single BarGraphItem), told apart by colour, by pattern (ANOMALY hatched, NO
+HAND dotted) and by its name at the foot of every wide band. A re-scored screening adds
+what was recorded when it was screened: its smoothed score dashed, its verdicts in a strip
+along the bottom. When time goes backwards (a seek, a loop, a new source) the plot starts
+over.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 
 from app import theme
 
@@ -73,7 +75,12 @@ class ScorePlot(pg.PlotWidget):
         self.threshold_line.setZValue(5)
         pi.addItem(self.threshold_line)
         self.threshold_line.sigPositionChangeFinished.connect(lambda line: self.threshold_dragged.emit(float(line.value())))
+        # colour and pattern: ANOMALY hatched, NO HAND dotted, so a band is read without its hue
         self._brushes = {k: pg.mkBrush(QColor(*theme.hex_rgb(v), 70)) for k, v in theme.VERDICT_COLORS.items()}
+        self._brushes["ANOMALY"] = QBrush(QColor(*theme.hex_rgb(theme.VERDICT_COLORS["ANOMALY"]), 150), Qt.BDiagPattern)
+        self._brushes["NO HAND"] = QBrush(QColor(*theme.hex_rgb(theme.VERDICT_COLORS["NO HAND"]), 140), Qt.Dense5Pattern)
+        # and in words: a label on each band wide enough for it (a small pool of text items)
+        self._band_labels: list[pg.TextItem] = []
         self._t0: float | None = None
         self._last_t: float | None = None
         n = max_points
@@ -148,6 +155,18 @@ class ScorePlot(pg.PlotWidget):
             self._attempt_items += [region, text]
         self.attempt_labels = [label for _, _, label in attempts]
 
+    def recompute_verdicts(self, settings) -> None:
+        """The verdict bands as the verdict tracker (core.runtime.verdict) gives them for
+        these scores at ``settings`` (a new threshold): the plot's history follows it."""
+        from dataclasses import replace
+
+        from core.runtime.verdict import VerdictTracker
+
+        tr = VerdictTracker(replace(settings))
+        out = [str(tr.update(t, None if math.isnan(r) else r).verdict.value) for t, r in zip(self.t, self.raw)]
+        self.verdicts = deque(out, maxlen=self.verdicts.maxlen)
+        self._dirty = True
+
     def set_threshold(self, value: float) -> None:
         if not self.threshold_line.moving:
             self.threshold_line.setValue(float(value))
@@ -219,3 +238,28 @@ class ScorePlot(pg.PlotWidget):
                 start = i
         n = len(x0s)
         item.setOpts(x0=x0s, x1=x1s, y0=[lo] * n, y1=[hi] * n, brushes=brushes)
+        if item is self.bands:
+            self._label_bands(x0s, x1s, self._run_verdicts(verdicts), lo)
+
+    @staticmethod
+    def _run_verdicts(verdicts: list[str]) -> list[str]:
+        return [v for i, v in enumerate(verdicts) if i == 0 or v != verdicts[i - 1]]
+
+    def _label_bands(self, x0s: list[float], x1s: list[float], names: list[str], bottom: float) -> None:
+        """The verdict's name at the foot of every band at least 1.5 s wide (the newest 12)."""
+        pi = self.getPlotItem()
+        wide = [(a, b, v) for a, b, v in zip(x0s, x1s, names) if b - a >= 1.5 and v not in ("", "PENDING")][-12:]
+        while len(self._band_labels) < len(wide):
+            t = pg.TextItem("", color=theme.TEXT_DIM, anchor=(0, 1))
+            t.setZValue(-4)
+            pi.addItem(t, ignoreBounds=True)
+            self._band_labels.append(t)
+        for i, t in enumerate(self._band_labels):
+            if i < len(wide):
+                a, _, v = wide[i]
+                t.setText(v)
+                t.setPos(a, bottom)
+                t.show()
+            else:
+                t.hide()
+        self.band_label_texts = [v for _, _, v in wide]

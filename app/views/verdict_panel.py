@@ -28,6 +28,26 @@ def _fmt(v: float | None) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:+.3f}"
 
 
+class JumpSlider(QSlider):
+    """A seek bar whose track, clicked, jumps there (a plain QSlider steps a page)."""
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        handle = self.style().subControlRect(QStyle.CC_Slider, opt, QStyle.SC_SliderHandle, self)
+        if ev.button() == Qt.LeftButton and not handle.contains(ev.position().toPoint()):
+            groove = self.style().subControlRect(QStyle.CC_Slider, opt, QStyle.SC_SliderGroove, self)
+            span = max(1, groove.width() - handle.width())
+            x = int(ev.position().x()) - groove.x() - handle.width() // 2
+            value = QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), x, span, opt.upsideDown)
+            self.setValue(value)  # valueChanged: the window seeks there
+            ev.accept()
+            return
+        super().mousePressEvent(ev)
+
+
 class VerdictPanel(QFrame):
     """NORMAL / ANOMALY / NO HAND / PENDING in large letters on the verdict's colour, with
     the current score, the smoothed score and the threshold below."""
@@ -181,7 +201,7 @@ class TransportBar(QWidget):
         self.fwd_button.setText("▮▶")
         self.fwd_button.setToolTip("Next frame (Right)")
         self.fwd_button.clicked.connect(lambda: self.step.emit(1))
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = JumpSlider(Qt.Horizontal)
         self.slider.setToolTip("Position in the recording (Shift+Left/Right: 1 s)")
         self.slider.setTracking(False)
         self.slider.valueChanged.connect(self.seek.emit)

@@ -84,6 +84,10 @@ class VerdictState:
     raw: float | None  # this frame's score (None without a hand)
     t_s: float
     changed: bool  # the verdict changed at this update
+    # the condition this frame differs from the verdict: the verdict it turns to once the
+    # condition has lasted its hold time, and the seconds still to go (else None)
+    pending: Verdict | None = None
+    pending_in_s: float | None = None
 
 
 class VerdictTracker:
@@ -158,10 +162,13 @@ class VerdictTracker:
                 if cond == Verdict.NO_HAND:  # the hand left: the next one is a new attempt
                     self._smoothed = None
                     self._last_score_t = None
+            pending = cond if self._verdict != cond else None
             return VerdictState(
                 verdict=self._verdict,
                 smoothed=self._smoothed if has_score else None,
                 raw=score if has_score else None,
                 t_s=t_s,
                 changed=changed,
+                pending=pending,
+                pending_in_s=None if pending is None else max(0.0, hold - (t_s - self._cond_since)),
             )
