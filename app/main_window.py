@@ -11,6 +11,7 @@ The window never computes a score and never waits on a worker.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from pathlib import Path
@@ -891,6 +892,10 @@ class MainWindow(QMainWindow):
         self._update_transport_enabled()
         self._load_labels()
         self._update_title()
+        c = self.controller
+        history = bool(c.can_seek) and not c.is_live
+        if history != self.score_plot.history:  # a recording keeps its whole history (set before any point)
+            self.score_plot.set_history_mode(history, (info.fps if info is not None else None) or 30.0)
         if self.controller.replaying_screening is None:
             self.score_plot.set_attempts([])  # attempt windows belong to a replayed screening
         if info is not None:
@@ -1027,6 +1032,8 @@ class MainWindow(QMainWindow):
             self._check_depth_units(tick.frame)
         if tick.points:
             self.score_plot.add_points(tick.points)
+        if self.score_plot.history:
+            self.score_plot.set_cursor(c.position)
         if now - self._plot_drawn_at >= self._plot_interval_s:
             self._plot_drawn_at = now
             self.score_plot.redraw()  # a no-op when no point came since the last redraw
@@ -1489,13 +1496,19 @@ class MainWindow(QMainWindow):
         st = r.verdict
         verdict = str(st.verdict.value) if st is not None else ("PENDING" if r.has_hand else "NO HAND")
         note = "" if r.has_hand else f"no hand: {r.reason}" if r.reason else "no hand in view"
+        sc = self.controller.screening
+        screening = sc is not None and not sc.closed
+        had = self.score_plot.recorded_at(r.index) if self.score_plot.history and st is not None else None
+        if had is not None and not screening and had[2] != verdict and not st.changed:
+            # a frame seen again after a step or seek: the verdict it had, not a restarted one
+            verdict = had[2]
+            st = type(st)(st.verdict, None if math.isnan(had[1]) else had[1], st.raw, st.t_s, False)
         pending = getattr(st, "pending", None) if st is not None else None
         if pending is not None and st.pending_in_s is not None:
             # the numbers already say the other verdict: the hold time is why the big one waits
             note = (note + "\n" if note else "") + (f"→ {pending.value} in {st.pending_in_s:.1f} s "
                                                      "(once it has lasted the hold time)")
-        sc = self.controller.screening
-        if sc is not None and not sc.closed and str(sc.phase) != "running":
+        if screening and str(sc.phase) != "running":
             verdict, note = "WAITING", "between attempts: hands may rest, nothing is judged"
         was = (r.extra or {}).get("as_screened")
         if was and was.get("verdict"):

@@ -201,3 +201,27 @@ def test_depth_outside_any_working_range_says_the_unit_may_be_wrong(make_window,
     assert win.open_recording(folder, unit_mm=1.0)
     qtbot.waitUntil(lambda: len(ctrl.delivered) > 2, timeout=10000)
     assert not win.banner.has("units")
+
+
+def test_replay_keeps_its_history_when_stepping_back(make_window, qtbot, small_session) -> None:
+    win, ctrl, _ = make_window()
+    win.transport.loop_box.setChecked(False)
+    assert win.open_recording(small_session)
+    qtbot.waitUntil(lambda: ctrl.ended and len(win.score_plot.raw) >= 65, timeout=20000)
+    plot = win.score_plot
+    assert plot.history and list(plot.indices) == sorted(plot.indices)
+    n = len(plot.raw)
+    verdicts = dict(zip(plot.indices, plot.verdicts))
+    target = 40  # a frame with a hand, long after the start: its verdict was reached
+    assert verdicts[target] in ("NORMAL", "ANOMALY")
+    win.act_prev.trigger()
+    for _ in range(3):
+        ctrl.seek(target)
+    qtbot.waitUntil(lambda: ctrl.position == target and ctrl.last_result is not None
+                    and ctrl.last_result.index == target, timeout=10000)
+    qtbot.waitUntil(lambda: win.verdict_panel.verdict == verdicts[target], timeout=5000)
+    assert len(plot.raw) == n  # nothing cleared
+    plot.redraw()
+    lo, hi = plot.vb.viewRange()[0]
+    assert lo <= target / 30.0 <= hi and plot.cursor.value() == pytest.approx(target / 30.0)
+    assert dict(zip(plot.indices, plot.verdicts))[target] == verdicts[target]

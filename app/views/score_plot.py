@@ -92,6 +92,14 @@ class ScorePlot(pg.PlotWidget):
         self.screened: deque[float] = deque(maxlen=n)
         self.screened_verdicts: deque[str] = deque(maxlen=n)
         self._comparing = False  # points carry a recorded result beside the new one
+        self.history = False  # see set_history_mode
+        self._fps = 30.0
+        self._hist: dict[int, list] = {}  # frame -> [raw, smoothed, verdict, as screened, its verdict]
+        self.cursor_index: int | None = None
+        self.cursor = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(theme.TEXT, width=1))
+        self.cursor.setZValue(6)
+        self.cursor.setVisible(False)
+        pi.addItem(self.cursor, ignoreBounds=True)
         self._dirty = False
 
     # -- data -----------------------------------------------------------------------------------
@@ -99,12 +107,60 @@ class ScorePlot(pg.PlotWidget):
         self._t0 = self._last_t = None
         for d in (self.t, self.raw, self.smooth, self.verdicts, self.indices, self.screened, self.screened_verdicts):
             d.clear()
+        self._hist.clear()
+        self.cursor_index = None
         self._set_comparing(False)
         self._dirty = True
         self.redraw()
 
+    # -- a recording's history ----------------------------------------------------------------------
+    def set_history_mode(self, on: bool, fps: float = 30.0) -> None:
+        """A recording (seekable): the plot keeps every frame's score and verdict as first
+        computed, by frame number (x = frame / fps), whatever the seeks and steps; the view
+        follows a cursor on the frame on show. Live: the newest ``window_s`` seconds."""
+        self.history = bool(on)
+        self._fps = float(fps) if fps and fps > 0 else 30.0
+        self.cursor.setVisible(self.history)
+        self.reset()
+
+    def set_cursor(self, index: int | None) -> None:
+        if not self.history or index is None or index == self.cursor_index:
+            return
+        self.cursor_index = int(index)
+        self.cursor.setValue(self.cursor_index / self._fps)
+        self._dirty = True
+
+    def recorded_at(self, index: int) -> tuple[float, float, str] | None:
+        """(raw, smoothed, verdict) the frame had when first scored, in history mode."""
+        h = self._hist.get(int(index)) if self.history else None
+        return None if h is None else (h[0], h[1], h[2])
+
+    def _add_history(self, points) -> None:
+        new = False
+        for p in points:
+            idx = int(p.index)
+            if idx in self._hist:  # scored again after a seek: the first, continuous result stays
+                continue
+            was = getattr(p, "as_screened_verdict", "")
+            self._hist[idx] = [math.nan if p.raw is None else float(p.raw),
+                               math.nan if p.smoothed is None else float(p.smoothed), p.verdict or "PENDING",
+                               math.nan if getattr(p, "as_screened", None) is None else float(p.as_screened), was]
+            if was and not self._comparing:
+                self._set_comparing(True)
+            new = True
+        if new:
+            keys = sorted(self._hist)
+            cols = list(zip(*(self._hist[k] for k in keys)))
+            self.t, self.indices = deque(k / self._fps for k in keys), deque(keys)
+            self.raw, self.smooth, self.verdicts, self.screened, self.screened_verdicts = (deque(c) for c in cols)
+            self._t0 = 0.0
+            self._dirty = True
+
     def add_points(self, points) -> None:
         """Append ScorePoints (see app.controller); call ``redraw`` once per display tick."""
+        if self.history:
+            self._add_history(points)
+            return
         for p in points:
             if self._last_t is not None and p.t_s < self._last_t - 1e-9:
                 self.reset()  # time went backwards: a seek, a loop, another source
@@ -165,6 +221,9 @@ class ScorePlot(pg.PlotWidget):
         tr = VerdictTracker(replace(settings))
         out = [str(tr.update(t, None if math.isnan(r) else r).verdict.value) for t, r in zip(self.t, self.raw)]
         self.verdicts = deque(out, maxlen=self.verdicts.maxlen)
+        if self.history:
+            for idx, v in zip(self.indices, out):
+                self._hist[idx][2] = v
         self._dirty = True
 
     def set_threshold(self, value: float) -> None:
@@ -172,13 +231,23 @@ class ScorePlot(pg.PlotWidget):
             self.threshold_line.setValue(float(value))
         self._dirty = True
 
+    def _view(self) -> tuple[float, float]:
+        """The x range on show: the newest ``window_s`` seconds, or, for a recording, the
+        window around the cursor."""
+        if self.history:
+            c = self.cursor_index / self._fps if self.cursor_index is not None else (self.t[-1] if self.t else 0.0)
+            lo = max(0.0, c - 0.75 * self.window_s)
+            return lo, lo + self.window_s
+        hi = self.t[-1] if self.t else 0.0
+        return max(0.0, hi - self.window_s), max(self.window_s, hi)
+
     def visible_slice(self) -> slice:
-        """The points within the window (the newest ``window_s`` seconds)."""
+        """The points within the view."""
         if not self.t:
             return slice(0, 0)
         t = np.fromiter(self.t, float, len(self.t))
-        start = int(np.searchsorted(t, t[-1] - self.window_s, side="left"))
-        return slice(start, len(t))
+        lo, hi = self._view()
+        return slice(int(np.searchsorted(t, lo, side="left")), int(np.searchsorted(t, hi, side="right")))
 
     def plotted_raw(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of the raw score curve as drawn (NaN where there was no hand)."""
@@ -197,11 +266,8 @@ class ScorePlot(pg.PlotWidget):
         self.smooth_curve.setData(t, sm, connect="finite")
         was = np.fromiter(self.screened, float, len(self.screened))[sl] if self._comparing else np.array([])
         self.screened_curve.setData(t if self._comparing else [], was, connect="finite")
-        if t.size:
-            hi = t[-1]
-            self.vb.setXRange(max(0.0, hi - self.window_s), max(self.window_s, hi), padding=0.01)
-        else:
-            self.vb.setXRange(0, self.window_s, padding=0.01)
+        lo_x, hi_x = self._view() if (t.size or self.history) else (0.0, self.window_s)
+        self.vb.setXRange(lo_x, hi_x, padding=0.01)
         lo, hi = self._y_range(raw, sm if not was.size else np.concatenate([sm, was]))
         self.vb.setYRange(lo, hi, padding=0)
         if self._comparing:  # the new verdicts above, the recorded ones in a strip below
