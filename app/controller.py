@@ -455,6 +455,21 @@ class Controller(QObject):
 
             spec = str(source)
             kind = kind or _desc_kind(spec)
+            if kind in ("file", "demo"):
+                # a recording that cannot be read fails here, while the working source still
+                # runs: probed with its own reader (one playback handle per thread, as pyk4a wants)
+                probe = open_source(spec, speed=None, loop=False, unit_mm=unit_mm, depth_mode=depth_mode, fps=fps)
+                try:
+                    probe.open()
+                except CaptureError:
+                    raise
+                except Exception as exc:
+                    raise CaptureError(f"{type(exc).__name__}: {exc}") from None
+                finally:
+                    try:
+                        probe.close()
+                    except Exception:
+                        pass
             src = open_source(spec, speed=speed, loop=loop, unit_mm=unit_mm, depth_mode=depth_mode, fps=fps)
         if not self._opening_recorded:
             self._leave_recorded()  # any other source is scored again

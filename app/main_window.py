@@ -156,7 +156,6 @@ class MainWindow(QMainWindow):
         self.screening_panel.hide()  # shown while a screening runs
         rl.addWidget(self.screening_panel)
         self.verdict_panel = VerdictPanel()
-        self.verdict_panel.setMinimumHeight(self.verdict_panel.sizeHint().height())  # the crop views give way first
         rl.addWidget(self.verdict_panel)
         self.crop_view = CropView()
         rl.addWidget(self.crop_view, 1)
@@ -1467,9 +1466,11 @@ class MainWindow(QMainWindow):
         c = self.controller
         if c.replaying_screening is not None:
             return Path(c.replaying_screening.session_path)
-        if c.desc is not None and c.desc.kind in ("file", "demo") and c.desc.spec:
+        if c.desc is not None and c.desc.kind == "file" and c.desc.spec:  # never the bundled demo (an asset)
             p = Path(c.desc.spec)
-            if (p / "session.json").is_file():
+            from core.assets import DEMO_SESSION
+
+            if (p / "session.json").is_file() and p.resolve() != Path(DEMO_SESSION).resolve():
                 return p
         return None
 

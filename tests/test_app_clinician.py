@@ -225,3 +225,20 @@ def test_replay_keeps_its_history_when_stepping_back(make_window, qtbot, small_s
     lo, hi = plot.vb.viewRange()[0]
     assert lo <= target / 30.0 <= hi and plot.cursor.value() == pytest.approx(target / 30.0)
     assert dict(zip(plot.indices, plot.verdicts))[target] == verdicts[target]
+
+
+def test_a_recording_that_cannot_be_opened_leaves_the_working_source_playing(make_window, qtbot, small_session,
+                                                                           tmp_path: Path, dialogs_seen) -> None:
+    bad = tmp_path / "bad-session"
+    bad.mkdir()
+    (bad / "session.json").write_text("{ damaged")
+    win, ctrl, _ = make_window()
+    assert win.open_recording(small_session)
+    qtbot.waitUntil(lambda: len(ctrl.delivered) > 2, timeout=10000)
+    label = win.source_label.text()
+    assert not win.open_recording(bad)
+    assert dialogs_seen and dialogs_seen[-1][1] == "Cannot open the source" and "bad-session" in dialogs_seen[-1][2]
+    assert ctrl.source is not None and ctrl.desc.spec == str(small_session) and win.source_label.text() == label
+    n = len(ctrl.delivered)
+    ctrl.play()
+    qtbot.waitUntil(lambda: len(ctrl.delivered) > n or ctrl.ended, timeout=10000)

@@ -96,7 +96,21 @@ class VerdictPanel(QFrame):
         detail = f"smoothed {_fmt(smoothed)}   ·   threshold {threshold:+.3f}"
         if self.source_text:
             detail += f"\n({self.source_text})"
-        self.detail_label.setText(detail + (f"\n{note}" if note else ""))
+        text = detail + (f"\n{note}" if note else "")
+        if text != self.detail_label.text():
+            self.detail_label.setText(text)
+            self._fit()
+
+    def _fit(self) -> None:
+        """As tall as its wrapped text needs at its width: never squeezed (a squeezed panel
+        drew the score over the verdict); the side column scrolls instead."""
+        h = self.heightForWidth(max(1, self.width()))
+        if h > 0 and h != self.minimumHeight():
+            self.setMinimumHeight(h)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        self._fit()
 
     def set_threshold(self, threshold: float) -> None:
         """A new threshold shows at once, also while no new frame comes (paused)."""
