@@ -232,8 +232,10 @@ class Controller(QObject):
                 thresholds[tid] = (float(m.model.threshold or 0.0), "model" if m.model.threshold is not None else "default")
         thresholds[first.id] = (self.threshold, *self.threshold_source)  # in force now (set_model above)
         data = Path(data_dir) if data_dir is not None else default_data_dir()
+        from capture.sources.spec import public_source_label
+
         header = screening_header(protocol, models, subject_id=subject_id, operator=operator, site=site, note=note,
-                                  source=self.desc.label if self.desc else "", thresholds=thresholds)
+                                  source=public_source_label(self.desc.label) if self.desc else "", thresholds=thresholds)
         folder = ScreeningFolder.create(data, header)
         audit = AuditLog(data)
         audit.append("screening_created", {"screening": folder.path.name, "subject_id": subject_id,
@@ -629,7 +631,10 @@ class Controller(QObject):
                 raise CaptureError(f"the source is not ready yet ({exc})") from None
         settings: dict[str, Any] = dict(verdict_settings_to_session(self.tracker.settings))
         settings["model"] = {"name": self.model_name, "threshold": self.threshold}
-        settings["source"] = {"label": self.desc.label if self.desc else "", "kind": self.desc.kind if self.desc else ""}
+        from capture.sources.spec import public_source_label
+
+        settings["source"] = {"label": public_source_label(self.desc.label) if self.desc else "",  # never a serial
+                              "kind": self.desc.kind if self.desc else ""}
         meta = SessionMeta.from_stream(
             info,
             subject_id=subject_id,

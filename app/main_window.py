@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self.labels_box.hide()
         rl.addWidget(self.labels_box)
         self.source_label = QLabel("no source")
+        self.source_label.setTextFormat(Qt.PlainText)
         self.source_label.setObjectName("dim")
         self.source_label.setWordWrap(True)
         rl.addWidget(self.source_label)
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
         ):
             lab = QLabel("")
             lab.setToolTip(tip)
+            lab.setTextFormat(Qt.PlainText)  # a model or file name is never rendered as HTML
             self.status_labels[key] = lab
             sb.addPermanentWidget(lab)
 

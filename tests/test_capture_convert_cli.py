@@ -29,7 +29,10 @@ def test_convert_keeps_depth_and_leaves_out_the_serial(tmp_path):
     assert np.array_equal(r[0].depth, original.depth) and r[0].device_ts_us == original.device_ts_us
     m = r.meta
     assert (m.sensor, m.depth_mode, m.unit_mm, m.fps, m.subject_id) == ("Azure Kinect", "NFOV_UNBINNED", 1.0, 5.0, "S01")
-    assert m.intrinsics == original.intrinsics
+    from capture.session.writer import public_intrinsics
+
+    # kept to what scoring needs: factory values at full precision would identify the unit
+    assert m.intrinsics == public_intrinsics(original.intrinsics) and m.intrinsics.fx == round(original.intrinsics.fx, 2)
     for f in (tmp_path / "s").rglob("*"):
         if f.is_file():
             assert serial not in f.read_bytes(), f"serial number leaked into {f}"

@@ -134,6 +134,7 @@ class Banner(QFrame):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(12, 6, 6, 6)
         self.label = QLabel("")
+        self.label.setTextFormat(Qt.PlainText)  # messages quote file and model names: never HTML
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         lay.addWidget(self.label, 1)

@@ -117,7 +117,9 @@ def fsync_dir(path: Path) -> None:
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write to a temporary file, fsync, rename over ``path``: readers see old or new, never half."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # health data: 600 whatever the umask
+    os.fchmod(fd, 0o600)
+    with open(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=False)
         f.write("\n")
         f.flush()

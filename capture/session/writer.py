@@ -14,13 +14,14 @@ plot or verdict tracker would otherwise see time run backwards mid-session).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 from capture.errors import BadFrame, CaptureError, SessionExists
-from capture.frame import DepthFrame
+from capture.frame import DepthFrame, Intrinsics
 from capture.pngio import encode_png16
 from capture.session.format import (
     FORMAT_NAME,
@@ -37,6 +38,17 @@ from capture.session.format import (
     write_json_atomic,
 )
 from capture.subject import check_subject_id
+
+
+def public_intrinsics(intr: Intrinsics | None) -> Intrinsics | None:
+    """Intrinsics as a session keeps them: the pinhole to 0.01 px, the distortion to 4
+    decimals. Factory values at full precision identify the camera unit (a near-serial);
+    scoring uses only fx, fy, cx, cy (to size the crop in mm), where 0.01 px is 0.002 %."""
+    if intr is None:
+        return None
+    dist = None if intr.distortion is None else tuple(round(float(v), 4) for v in intr.distortion)
+    return dataclasses.replace(intr, fx=round(float(intr.fx), 2), fy=round(float(intr.fy), 2),
+                               cx=round(float(intr.cx), 2), cy=round(float(intr.cy), 2), distortion=dist)
 
 
 class SessionWriter:
@@ -72,11 +84,17 @@ class SessionWriter:
             raise CaptureError(f"session depth unit must be positive, got {meta.unit_mm}")
         meta.start_time = meta.start_time or utc_now_iso()
         meta.app_version = meta.app_version or app_version()
+        meta.intrinsics = public_intrinsics(meta.intrinsics)
         writer = cls(path, meta, **kw)
         try:
-            (path / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+            # health data: the folders 700 and every file 600, whatever the umask
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o700)
+            (path / FRAMES_DIR).mkdir(mode=0o700, exist_ok=True)
+            os.chmod(path / FRAMES_DIR, 0o700)
             writer._write_header()
-            writer._index_fd = os.open(path / INDEX_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            writer._index_fd = os.open(path / INDEX_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.fchmod(writer._index_fd, 0o600)
             os.write(writer._index_fd, (",".join(INDEX_COLUMNS) + "\n").encode())
             os.fsync(writer._index_fd)
             fsync_dir(path)
@@ -114,7 +132,7 @@ class SessionWriter:
         tmp = final.with_name(name + ".tmp")
         data = encode_png16(frame.depth)
         try:
-            with open(tmp, "wb") as f:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 f.write(data)
             os.replace(tmp, final)
             dev_us = self._device_time(frame.device_ts_us)
@@ -149,7 +167,7 @@ class SessionWriter:
         if m.width is None or m.height is None:
             m.width, m.height = frame.width, frame.height
             if m.intrinsics is None:
-                m.intrinsics = frame.intrinsics
+                m.intrinsics = public_intrinsics(frame.intrinsics)
             self._write_header()
         elif (frame.width, frame.height) != (m.width, m.height):
             raise BadFrame(f"frame is {frame.width}x{frame.height}, the session is {m.width}x{m.height}")

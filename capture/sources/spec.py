@@ -40,3 +40,14 @@ def kinect_device(spec: str) -> int | str:
     dev = spec.partition(":")[2] or "0"
     # Serial numbers are all digits too (12 of them); a camera index is short.
     return int(dev) if dev.isdigit() and len(dev) <= 2 else dev
+
+
+def public_source_label(label: str) -> str:
+    """A source's label as records keep it: no camera serial number. "kinect:001514394512"
+    and "Azure Kinect 001514394512 (NFOV)" become "kinect" and "Azure Kinect (NFOV)";
+    a recording's file name stays."""
+    import re
+
+    text = re.sub(r"(?i)\b(kinect|k4a)\s*[:=]\s*[^\s()]+", r"\1", str(label))
+    text = re.sub(r"\b\d{6,}\b", "", text)  # a serial (camera indices are small numbers)
+    return " ".join(text.split())

@@ -54,7 +54,9 @@ class SpaderModel:
 
     @property
     def name(self) -> str:
-        return str(self.meta.get("name", "model"))
+        """The model's name with control characters (terminal escapes) left out."""
+        raw = str(self.meta.get("name", "model"))
+        return "".join(ch for ch in raw if ch.isprintable()) or "model"
 
     def to(self, device: torch.device | str) -> "SpaderModel":
         place_model(self.vae, device)
@@ -168,7 +170,41 @@ def _parse_header(path: Path, header: dict[str, str]) -> dict[str, Any]:
         raise ModelFileError(f"{path}: the metadata JSON is missing or damaged ({exc})") from None
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: the metadata is not a JSON object")
+    _check_meta(path, meta)
     return meta
+
+
+def _whole(v: object, lo: int, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def _check_meta(path: Path, meta: dict[str, Any]) -> None:
+    """Every value the app acts on, with bounds: a damaged or hostile header is refused
+    here, not found later as a crash, a NaN verdict or an 800 GB allocation."""
+    import math
+
+    t = meta.get("threshold")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
+                          or abs(t) > 1e6):
+        raise ModelFileError(f"{path}: its threshold {t!r} is not a usable number (a finite number up to 1e6)")
+    if "name" in meta and not isinstance(meta["name"], str):
+        raise ModelFileError(f"{path}: its name {meta['name']!r} is not text")
+    if "preprocess" in meta and not isinstance(meta["preprocess"], dict):
+        raise ModelFileError(f"{path}: its preprocessing settings are not a JSON object")
+    for part, keys in (("vae", ("input_size", "latent_dim")), ("regressor", ("input_size",))):
+        cfg = meta.get(part)
+        if not isinstance(cfg, dict):
+            raise ModelFileError(f"{path}: the architecture in its metadata is invalid (no '{part}' object)")
+        for k in keys:
+            if k in cfg and not _whole(cfg[k], 1, 4096):
+                raise ModelFileError(f"{path}: {part}.{k} = {cfg[k]!r} is outside 1..4096")
+        widths = cfg.get("widths", [])
+        if not isinstance(widths, list) or len(widths) > 12 or not all(_whole(w, 1, 4096) for w in widths):
+            raise ModelFileError(f"{path}: {part}.widths = {widths!r}: up to 12 whole numbers in 1..4096")
+        if "members" in cfg and not _whole(cfg["members"], 1, 16):
+            raise ModelFileError(f"{path}: {part}.members = {cfg['members']!r} is outside 1..16")
+        if "convs_per_level" in cfg and not _whole(cfg["convs_per_level"], 1, 8):
+            raise ModelFileError(f"{path}: {part}.convs_per_level = {cfg['convs_per_level']!r} is outside 1..8")
 
 
 def _load_part(path: Path, prefix: str, module: torch.nn.Module, tensors: dict) -> None:

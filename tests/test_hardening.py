@@ -1,0 +1,115 @@
+"""Hardening (issue #28), one test per finding fixed: health data written 600/700 whatever
+the umask, no device serial and no full-precision factory intrinsics in a session, model
+metadata checked with bounds on load, model names never rendered or printed raw."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from core.errors import SpaderError
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_sessions_are_written_600_and_700_whatever_the_umask(tmp_path: Path) -> None:
+    from capture.session import SessionMeta, SessionWriter
+    from support import pose_frames
+
+    old = os.umask(0)
+    try:
+        w = SessionWriter.create(tmp_path / "s", SessionMeta(sensor="test", unit_mm=1.0, fps=30.0, subject_id="P-1"))
+        for f in pose_frames(3):
+            w.append(f)
+        w.close()
+    finally:
+        os.umask(old)
+    s = tmp_path / "s"
+    assert _mode(s) == 0o700 and _mode(s / "frames") == 0o700
+    files = [p for p in s.rglob("*") if p.is_file()]
+    assert files and {_mode(p) for p in files} == {0o600}, {p.name: oct(_mode(p)) for p in files}
+
+
+def test_the_device_serial_never_reaches_a_session() -> None:
+    from capture.sources.spec import public_source_label
+
+    assert public_source_label("kinect:001514394512") == "kinect"
+    assert public_source_label("Azure Kinect 001514394512 (NFOV_UNBINNED)") == "Azure Kinect (NFOV_UNBINNED)"
+    assert public_source_label("Azure Kinect 0 (NFOV_UNBINNED)") == "Azure Kinect 0 (NFOV_UNBINNED)"
+    assert public_source_label("demo-session") == "demo-session"
+
+
+def test_factory_intrinsics_are_kept_only_to_the_precision_scoring_needs() -> None:
+    from capture.frame import Intrinsics
+    from capture.session.writer import public_intrinsics
+
+    i = public_intrinsics(Intrinsics(504.6076354980469, 504.7186584472656, 322.1234567, 330.98765, 640, 576,
+                                     (0.51384848713875, -0.013912345)))
+    assert (i.fx, i.fy, i.cx, i.cy) == (504.61, 504.72, 322.12, 330.99) and i.distortion == (0.5138, -0.0139)
+
+
+def _with_meta(src: Path, dst: Path, change) -> Path:
+    """A copy of a model file with its metadata JSON changed (the weights untouched)."""
+    import struct
+
+    raw = src.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = json.loads(header["__metadata__"]["meta"])
+    change(meta)
+    header["__metadata__"]["meta"] = json.dumps(meta)
+    body = json.dumps(header).encode()
+    body += b" " * (-len(body) % 8)
+    dst.write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n:])
+    return dst
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("threshold", float("nan"), "not a usable number"), ("threshold", float("inf"), "not a usable number"),
+    ("threshold", 1e308, "not a usable number"), ("threshold", "0.1", "not a usable number"),
+    ("threshold", True, "not a usable number"), ("preprocess", [1, 2], "not a JSON object"),
+    ("vae.latent_dim", 200_000_000, "outside 1..4096"), ("vae.widths", [16, -1], "whole numbers"),
+    ("regressor.members", 1000, "outside 1..16"), ("name", {"x": 1}, "not text"),
+])
+def test_a_models_metadata_is_checked_with_bounds_on_load(tmp_path: Path, field: str, value, message: str) -> None:
+    from core.assets import DEFAULT_MODEL
+    from core.spader.checkpoint import load_model
+
+    def change(meta: dict) -> None:
+        *parents, key = field.split(".")
+        d = meta
+        for p in parents:
+            d = d[p]
+        d[key] = value
+
+    bad = _with_meta(Path(DEFAULT_MODEL), tmp_path / "bad.safetensors", change)
+    with pytest.raises(SpaderError, match=message):
+        load_model(bad)
+
+
+def test_model_names_with_terminal_escapes_or_html_are_neither_printed_raw_nor_rendered(tmp_path: Path, qapp) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.controller import Controller
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+    from core.assets import DEFAULT_MODEL
+    from core.spader.checkpoint import load_model
+
+    p = _with_meta(Path(DEFAULT_MODEL), tmp_path / "x.safetensors",
+                   lambda m: m.update(name="\x1b[31m<b>bold</b>\x1b[0m"))
+    m = load_model(p)
+    assert "\x1b" not in m.name and m.name == "[31m<b>bold</b>[0m"
+    win = MainWindow(Controller(m, threads=1), AppSettings(tmp_path / "s.ini"))
+    try:
+        lab = win.status_labels["model"]
+        assert lab.textFormat() == Qt.PlainText and "<b>bold</b>" in lab.text()
+        assert win.banner.label.textFormat() == Qt.PlainText
+    finally:
+        win.shutdown()
