@@ -108,6 +108,15 @@ def main(args) -> int:
     elif model is None:
         note = why
     device = args.device or str(settings.get("scoring/device"))
+    if not args.device:  # a value saved by an older version that is no device: the default again
+        import argparse
+
+        from core.cli.option_types import device as _device
+
+        try:
+            device = _device(device)
+        except argparse.ArgumentTypeError:
+            device = "auto"
     threads = args.threads if getattr(args, "threads", None) else "default"
     controller = Controller(model, device=device, threads=threads, backend=getattr(args, "backend", None) or "auto")
     window = MainWindow(controller, settings, model_note=note)
@@ -137,6 +146,10 @@ def main(args) -> int:
                     print(f"could not write the screenshot {args.screenshot}", file=sys.stderr)
                     return 1
                 print(f"wrote {args.screenshot}")
+            if not report.get("frames_scored"):  # a benchmark that scored nothing measured nothing
+                why = controller.scoring_error or "no frame was scored"
+                print(f"error: the benchmark scored no frame ({why})", file=sys.stderr)
+                return 1
             return 0
         return int(app.exec())
     finally:

@@ -113,3 +113,59 @@ def test_model_names_with_terminal_escapes_or_html_are_neither_printed_raw_nor_r
         assert win.banner.label.textFormat() == Qt.PlainText
     finally:
         win.shutdown()
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--batch-size", "-4"], "--batch-size"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--batch-size", "0"], "--batch-size"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--size", "7"], "--size"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--size", "-1"], "--size"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--smooth-px", "nan"], "--smooth-px"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--lr", "nan"], "--lr"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--vae-epochs", "-1"], "--vae-epochs"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--workers", "0"], "--workers"),
+    (["train", "--data", "x", "--normal", "a", "--known", "b", "--out", "m", "--workers", "-3"], "--workers"),
+    (["app", "--threads", "-1"], "--threads"), (["app", "--device", "tpu"], "--device"),
+    (["app", "--benchmark", "nan"], "--benchmark"), (["score", "rec", "--out", "o", "--device", "tpu"], "--device"),
+    (["score", "rec", "--out", "o", "--samples", "100000"], "--samples"),
+    (["tune", "--replicates", "0"], "--replicates"),
+])
+def test_bad_option_values_are_a_clear_message_and_exit_status_2(argv: list[str], option: str, capsys) -> None:
+    from core.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "Traceback" not in err
+
+
+def test_a_device_saved_by_an_older_version_is_not_a_reason_to_stop_scoring(tmp_path: Path) -> None:
+    from core.cli.option_types import device
+
+    assert device("CUDA:0") == "cuda:0" and device("auto") == "auto"
+    settings = tmp_path / "s.ini"
+    settings.write_text("[scoring]\ndevice=tpu\n")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "core.cli.main", "app", "--benchmark", "2", "--settings", str(settings)],
+                         capture_output=True, text=True, timeout=120, cwd=str(Path(__file__).parents[1]),
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert '"frames_scored": 0' not in out.stdout
+
+
+@pytest.mark.parametrize("pattern", [r"(?P<subject>(a+)+)$", r"(?P<subject>(\w+\s?)*)$", r"(?P<subject>((ab)*)*)"])
+def test_a_subject_pattern_that_backtracks_exponentially_is_refused_at_once(tmp_path: Path, pattern: str) -> None:
+    import time
+
+    from core.data.folders import open_dataset
+
+    (tmp_path / "pigeon").mkdir()
+    (tmp_path / "pigeon" / ("a" * 40 + "!.png")).write_bytes(b"")
+    (tmp_path / "dataset.json").write_text(json.dumps({"subject_pattern": pattern, "unit_mm": 1.0}))
+    t0 = time.monotonic()
+    with pytest.raises(SpaderError, match="exponential time"):
+        open_dataset(tmp_path)
+    assert time.monotonic() - t0 < 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from core.cli.option_types import device, number, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,16 +46,16 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
                         help="MNIST digits: an .npz with 'images' (N,28,28) uint8 and 'labels' (N,)")
     parser.add_argument("--quick", action="store_true",
                         help="one known digit (7), one trial, few epochs: a few minutes on 2 CPU cores")
-    parser.add_argument("--trials", type=int, help="number of trials (default 5; 1 with --quick)")
+    parser.add_argument("--trials", type=whole(1, 100), help="number of trials (default 5; 1 with --quick)")
     parser.add_argument("--known", type=int, nargs="+", metavar="DIGIT",
                         help="known anomaly digits (default 1 3 5 7 9; 7 with --quick)")
     parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    parser.add_argument("--vae-epochs", type=int, help="VAE training epochs (default 40; 30 with --quick)")
-    parser.add_argument("--reg-epochs", type=int, help="regressor training epochs (default 15; 20 with --quick)")
-    parser.add_argument("--smooth-px", type=float, metavar="SIGMA",
+    parser.add_argument("--vae-epochs", type=whole(1, 100000), help="VAE training epochs (default 40; 30 with --quick)")
+    parser.add_argument("--reg-epochs", type=whole(1, 100000), help="regressor training epochs (default 15; 20 with --quick)")
+    parser.add_argument("--smooth-px", type=number(0, 20), metavar="SIGMA",
                         help="Gaussian smoothing of every image before the models see it, sigma in pixels "
                              "(default 1; 0 = the raw noisy canvas)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    parser.add_argument("--device", type=device, default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     parser.add_argument("--out", type=Path, default=Path("runs/noisy-mnist"),
                         help="folder for table.csv and result.json (default runs/noisy-mnist)")
     parser.epilog = ("Protocol: 84x84 canvas, digits resized to 28-64 px at random positions, Gaussian "

@@ -11,6 +11,7 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
+from core.cli.option_types import device, number, whole
 from core.errors import SpaderError
 from core.preprocess import PreprocessConfig
 from core.spader.recipe import TRAINING_PREPROCESS, FolderTrainConfig
@@ -46,60 +47,60 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, metavar="DIR",
                    help="class-folder data set: DIR/<class>/*.png 16-bit depth (see docs/dataset-format.md)")
     p.add_argument("--normal", required=True, metavar="CLASS", help="the normal class (e.g. pigeon)")
-    p.add_argument("--unit-mm", type=float, metavar="MM", help="depth unit when DIR/dataset.json does not give it (default 1.0)")
+    p.add_argument("--unit-mm", type=number(0, 100, above=True), metavar="MM", help="depth unit when DIR/dataset.json does not give it (default 1.0)")
     p.add_argument("--subject-pattern", metavar="REGEX",
                    help="regular expression with a group 'subject' matched on file names (default from dataset.json)")
     p.add_argument("--no-hand-search", action="store_true",
                    help="the images are already hand crops: use the whole image (e.g. the ASL data)")
-    p.add_argument("--size", type=int, default=TRAINING_PREPROCESS.size,
+    p.add_argument("--size", type=whole(16, 1024), default=TRAINING_PREPROCESS.size,
                    help=f"model input side (default {TRAINING_PREPROCESS.size})")
-    p.add_argument("--workers", type=int, default=_default("workers"), help="processes for loading and preprocessing")
-    p.add_argument("--max-per-class", type=int, metavar="N", help="use at most N files per class and split")
+    p.add_argument("--workers", type=whole(1, 64), default=_default("workers"), help="processes for loading and preprocessing")
+    p.add_argument("--max-per-class", type=whole(1), metavar="N", help="use at most N files per class and split")
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=_default("seed"), help="seed for the split, initialisation and sampling")
-    p.add_argument("--vae-epochs", type=int, default=_default("vae_epochs"))
-    p.add_argument("--reg-epochs", type=int, default=_default("reg_epochs"))
-    p.add_argument("--vae-steps", type=int, default=_default("vae_min_steps"), metavar="N",
+    p.add_argument("--vae-epochs", type=whole(1, 100000), default=_default("vae_epochs"))
+    p.add_argument("--reg-epochs", type=whole(1, 100000), default=_default("reg_epochs"))
+    p.add_argument("--vae-steps", type=whole(0, 10_000_000), default=_default("vae_min_steps"), metavar="N",
                    help="the VAE trains for at least N optimiser steps whatever --vae-epochs says, so that a "
                         f"small data set gets as many updates as a large one (default {_default('vae_min_steps')})")
-    p.add_argument("--reg-steps", type=int, default=_default("reg_min_steps"), metavar="N",
+    p.add_argument("--reg-steps", type=whole(0, 10_000_000), default=_default("reg_min_steps"), metavar="N",
                    help=f"the same for each regressor (default {_default('reg_min_steps')})")
     p.add_argument("--no-augment", action="store_true",
                    help="train on the frames as they are (default: each training batch is randomly turned by up "
                         "to 20 degrees, scaled by up to 10 %%, shifted by up to 8 %% and offset in depth)")
-    p.add_argument("--batch-size", type=int, default=_default("batch_size"),
+    p.add_argument("--batch-size", type=whole(1, 4096), default=_default("batch_size"),
                    help=f"training batch (default {_default('batch_size')})")
-    p.add_argument("--lr", type=float, default=_default("lr"))
-    p.add_argument("--val-fraction", type=float, default=_default("val_fraction"), help="share of subjects for validation")
-    p.add_argument("--test-fraction", type=float, default=_default("test_fraction"),
+    p.add_argument("--lr", type=number(0, 1, above=True), default=_default("lr"))
+    p.add_argument("--val-fraction", type=number(0, 0.9), default=_default("val_fraction"), help="share of subjects for validation")
+    p.add_argument("--test-fraction", type=number(0, 0.9), default=_default("test_fraction"),
                    help="share of subjects held out for testing")
-    p.add_argument("--device", default=_default("device"), help="auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--vae-convs", type=int, default=_default("vae_convs_per_level"), metavar="N",
+    p.add_argument("--device", type=device, default=_default("device"), help="auto (CUDA when present), cpu, cuda, cuda:N")
+    p.add_argument("--vae-convs", type=whole(1, 8), default=_default("vae_convs_per_level"), metavar="N",
                    help=f"3x3 convolutions per scale in the VAE's encoder and decoder (default {_default('vae_convs_per_level')})")
-    p.add_argument("--pseudo-anomalies", type=float, default=_default("pseudo_share"), metavar="SHARE",
+    p.add_argument("--pseudo-anomalies", type=number(0, 1), default=_default("pseudo_share"), metavar="SHARE",
                    help="share (0 to <1) of the regressor's anomalous side given to generic pseudo-anomalies "
                         "made from the normal training frames (core/spader/pseudo_anomalies.py); "
                         f"default {_default('pseudo_share'):g}, 0 = known classes only, as in the paper")
-    p.add_argument("--reg-members", type=int, default=_default("reg_members"), metavar="K",
+    p.add_argument("--reg-members", type=whole(1, 16), default=_default("reg_members"), metavar="K",
                    help="regressors trained with their own seeds and pseudo-anomalies and averaged "
                         f"into one (f(x) and Grad-CAM are the members' means; default {_default('reg_members')})")
-    p.add_argument("--reg-normal-frames", type=int, metavar="N",
+    p.add_argument("--reg-normal-frames", type=whole(1), metavar="N",
                    help="the regressors learn from at most N of the normal training frames (a seeded random "
                         "subset) while the VAE learns from all; bounds the regressors' training time when "
                         "there are many normal frames (default: all)")
-    p.add_argument("--smooth-px", type=float, default=TRAINING_PREPROCESS.smooth_px, metavar="SIGMA",
+    p.add_argument("--smooth-px", type=number(0, 20), default=TRAINING_PREPROCESS.smooth_px, metavar="SIGMA",
                    help=f"Gaussian smoothing of the model input, sigma in model pixels (default "
                         f"{TRAINING_PREPROCESS.smooth_px:g}; 0: off); stored in the model, so scoring smooths the same way")
-    p.add_argument("--band-mm", type=float, default=TRAINING_PREPROCESS.band_mm, metavar="MM",
+    p.add_argument("--band-mm", type=number(0, 5000, above=True), default=TRAINING_PREPROCESS.band_mm, metavar="MM",
                    help="depth range behind the hands that the model input spans, 1 at the hands to 0 at "
                         f"this many mm behind (default {TRAINING_PREPROCESS.band_mm:g}); a narrower band gives the "
                         "relief of the hands more contrast; stored in the model")
-    p.add_argument("--crop-mm", type=float, default=TRAINING_PREPROCESS.crop_mm, metavar="MM",
+    p.add_argument("--crop-mm", type=number(0, 5000, above=True), default=TRAINING_PREPROCESS.crop_mm, metavar="MM",
                    help="physical side of the crop around the hands at their depth (default "
                         f"{TRAINING_PREPROCESS.crop_mm:g}, room for two hands; one hand: about 220); stored in the model")
-    p.add_argument("--seed-band-mm", type=float, default=TRAINING_PREPROCESS.seed_band_mm, metavar="MM",
+    p.add_argument("--seed-band-mm", type=number(0, 5000, above=True), default=TRAINING_PREPROCESS.seed_band_mm, metavar="MM",
                    help="the hand region is what lies within this depth of the nearest surface (default "
                         f"{TRAINING_PREPROCESS.seed_band_mm:g}; smaller keeps the forearm out); stored in the model")
 

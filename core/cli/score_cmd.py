@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from core.cli.option_types import device, number, whole
 from core.runtime.backends import BACKEND_CHOICES, DEFAULT_BACKEND
 from core.spader.scorers import M_SAMPLES
 
@@ -15,19 +16,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recording", help="a session folder, an Azure Kinect .mkv file, or a folder of 16-bit depth PNGs")
     parser.add_argument("--out", required=True, type=Path, help="output folder (scores.csv, verdicts.csv, summary.json)")
     parser.add_argument("--model", help="model file (.safetensors); default: the bundled model")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    parser.add_argument("--batch", type=int, default=16, help="frames per batch (default 16)")
+    parser.add_argument("--device", type=device, default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    parser.add_argument("--batch", type=whole(1, 1024), default=16, help="frames per batch (default 16)")
     parser.add_argument("--overlays", action="store_true", help="also write one overlay PNG per frame (overlays/)")
     parser.add_argument("--video", action="store_true", help="also write the overlays as an MP4 (overlay.mp4)")
-    parser.add_argument("--unit-mm", type=float, default=None,
+    parser.add_argument("--unit-mm", type=number(0, 100, above=True), default=None,
                         help="millimetres per raw unit, image folders only (SR305: 0.125); default: the data "
                              "set's dataset.json beside or above the folder, else 1")
-    parser.add_argument("--fps", type=float, help="frame rate of an image folder (default 30)")
-    parser.add_argument("--threshold", type=float, help="verdict threshold on the SPADER score (default: the model's)")
-    parser.add_argument("--samples", type=int, default=M_SAMPLES,
+    parser.add_argument("--fps", type=number(0, 1000, above=True), help="frame rate of an image folder (default 30)")
+    parser.add_argument("--threshold", type=number(-1e6, 1e6), help="verdict threshold on the SPADER score (default: the model's)")
+    parser.add_argument("--samples", type=whole(1, 64), default=M_SAMPLES,
                         help=f"VAE samples per frame, M (default {M_SAMPLES}, what the app and training use)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the VAE sampling (default 0)")
-    parser.add_argument("--threads", type=int, help="CPU threads of the scoring backend (default: its own choice)")
+    parser.add_argument("--threads", type=whole(1, 256), help="CPU threads of the scoring backend (default: its own choice)")
     parser.add_argument("--backend", choices=BACKEND_CHOICES, default=DEFAULT_BACKEND,
                         help="where the networks run: auto (the fastest installed: the exported graph on "
                         "onnxruntime, else PyTorch), torch, onnxruntime or openvino; scores agree to 1e-4")

@@ -79,6 +79,45 @@ def _read_manifest(root: Path) -> dict[str, str]:
     return {Path(r["file"]).as_posix(): r["subject"] for r in rows}
 
 
+def _nested_quantifier(text: str) -> bool:
+    """Whether a repeated group holds a repetition itself ((a+)+, ((ab)*)*, (\w+\s?)*): the
+    shape that makes the regex engine backtrack exponentially on a crafted name (ReDoS)."""
+    stack: list[bool] = []  # per open group: does it hold a quantifier
+    i, in_class = 0, False
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            stack.append(False)
+        elif c == ")" and stack:
+            held = stack.pop()
+            nxt = text[i + 1:i + 2]
+            if held and nxt in ("+", "*", "{"):
+                return True
+            if stack and (held or nxt in ("+", "*", "{")):
+                stack[-1] = True
+        elif c in "+*{" and stack:
+            stack[-1] = True
+        i += 1
+    return False
+
+
+def check_subject_pattern(text: str) -> None:
+    """A subject pattern the matcher runs in bounded time (Python's re has no timeout): no
+    repeated group that repeats inside, at most 200 characters (DataError otherwise)."""
+    if len(text) > 200:
+        raise DataError(f"subject pattern is {len(text)} characters long: 200 at most")
+    if _nested_quantifier(text):
+        raise DataError(f"subject pattern {text!r} repeats a group that repeats itself (such as (a+)+): "
+                        "matching it can take exponential time; write it without the nested repetition")
+
+
 def open_dataset(root: Path | str, unit_mm: float | None = None, subject_pattern: str | None = None) -> FolderDataset:
     """List a class-folder data set; clear errors for a missing folder, no classes or a bad pattern."""
     root = Path(root)
@@ -91,6 +130,7 @@ def open_dataset(root: Path | str, unit_mm: float | None = None, subject_pattern
     pattern_text = subject_pattern or meta.get("subject_pattern")
     pattern = None
     if pattern_text:
+        check_subject_pattern(str(pattern_text))
         try:
             pattern = re.compile(pattern_text)
         except re.error as exc:

@@ -1,0 +1,54 @@
+"""Option types with bounds, for every command: a bad value is a clear argparse message
+and exit status 2 before any work starts (never a traceback, a silent default or an
+out-of-memory run)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from typing import Callable
+
+
+def whole(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"{v} is outside {lo}..{hi if hi is not None else '∞'}")
+        return v
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def number(lo: float | None = None, hi: float | None = None, *, above: bool = False) -> Callable[[str], float]:
+    """A finite number in [lo, hi] (``above``: strictly above lo)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if lo is not None and (v <= lo if above else v < lo):
+            raise argparse.ArgumentTypeError(f"{v:g} must be {'above' if above else 'at least'} {lo:g}")
+        if hi is not None and v > hi:
+            raise argparse.ArgumentTypeError(f"{v:g} must be at most {hi:g}")
+        return v
+
+    parse.__name__ = "number"
+    return parse
+
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+
+
+def device(text: str) -> str:
+    """auto, cpu, cuda or cuda:N (whether it is there is checked when it is used)."""
+    t = text.strip().lower()
+    if not _DEVICE.match(t):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device: use auto, cpu, cuda or cuda:N")
+    return t
