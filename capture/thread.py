@@ -149,10 +149,10 @@ class CaptureThread:
 
     def _publish(self, frame: DepthFrame) -> None:
         t0 = time.perf_counter_ns()
-        self.mailbox.put(frame)
         rec = self.recorder
-        if rec is not None:
+        if rec is not None:  # recorded before it can be scored: every result has its frame on disk
             rec.submit(frame)
+        self.mailbox.put(frame)  # a replay's queue may block here until the scorer takes it
         self.frames += 1
         self.publish_ns += time.perf_counter_ns() - t0
 

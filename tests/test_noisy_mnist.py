@@ -109,6 +109,7 @@ def test_train_and_test_images_get_the_same_smoothing() -> None:
 
 
 def test_cli_rejects_a_negative_smoothing(tmp_path: Path, capsys) -> None:
-    rc = main(["experiment", "noisy-mnist", "--data", str(tmp_path / "none.npz"), "--quick", "--smooth-px", "-1"])
-    assert rc == 2
+    with pytest.raises(SystemExit) as exc:  # an option value out of bounds: argparse's message, status 2
+        main(["experiment", "noisy-mnist", "--data", str(tmp_path / "none.npz"), "--quick", "--smooth-px", "-1"])
+    assert exc.value.code == 2
     assert "--smooth-px" in capsys.readouterr().err

@@ -51,6 +51,15 @@ FAST = ["--size", "32", "--vae-epochs", "2", "--reg-epochs", "3", "--vae-steps",
         "--workers", "1", "--val-fraction", "0.2", "--test-fraction", "0.34"]
 
 
+def exit_status(argv: list[str]) -> int:
+    """main's status for a command line: a bad option value stops in argparse (SystemExit 2),
+    a bad combination later (a returned 2); either way a message, never a traceback."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+
+
 def test_train_writes_a_model_with_threshold_and_split(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "m.safetensors"
     rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar", "--out", str(out), *FAST])
@@ -95,9 +104,9 @@ def test_train_writes_a_model_with_threshold_and_split(tiny_dataset: Path, tmp_p
                "--normal", "pigeon", "--split", "val", "--out", str(tmp_path / "evn"), "--workers", "1"])
     err = capsys.readouterr().err
     assert rc == 2 and "records no validation subjects" in err and "Traceback" not in err
-    rc = main(["evaluate", "--model", str(out), "--data", str(tiny_dataset), "--normal", "pigeon",
+    rc = exit_status(["evaluate", "--model", str(out), "--data", str(tiny_dataset), "--normal", "pigeon",
                "--max-per-class", "0", "--out", str(tmp_path / "ev0"), "--workers", "1"])
-    assert rc == 2 and "--max-per-class must be at least 1" in capsys.readouterr().err
+    assert rc == 2 and "--max-per-class" in capsys.readouterr().err
 
 
 def test_unknown_class_name_is_a_clear_error(tiny_dataset: Path, tmp_path: Path, capsys) -> None:
@@ -157,8 +166,8 @@ def test_training_options_are_checked_and_recorded(tiny_dataset: Path, tmp_path:
     assert rc == 0 and "pseudo-anomalies" not in capsys.readouterr().err
     for bad in (["--pseudo-anomalies", "1"], ["--pseudo-anomalies", "-0.1"], ["--vae-convs", "0"],
                 ["--reg-members", "0"], ["--reg-normal-frames", "0"], ["--batch-size", "0"], ["--seed", "-1"]):
-        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
-                   "--out", str(tmp_path / "x.safetensors"), *bad, *FAST])
+        rc = exit_status(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+                          "--out", str(tmp_path / "x.safetensors"), *bad, *FAST])
         assert rc == 2
         err = capsys.readouterr().err
         assert bad[0] in err and "Traceback" not in err
@@ -233,8 +242,8 @@ def test_the_depth_band_is_an_option_recorded_in_the_model(tiny_dataset: Path, t
     assert narrow.max() - narrow[c, c] == pytest.approx(0.5, abs=0.05)
     assert wide.max() - wide[c, c] == pytest.approx(0.08, abs=0.01)
     for bad in ("0", "-5"):
-        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
-                   "--out", str(tmp_path / "x.safetensors"), "--band-mm", bad, *FAST])
+        rc = exit_status(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+                          "--out", str(tmp_path / "x.safetensors"), "--band-mm", bad, *FAST])
         assert rc == 2 and "--band-mm" in capsys.readouterr().err
 
 
@@ -283,6 +292,6 @@ def test_the_training_budget_and_augmentation_are_options_recorded_in_the_model(
     recorded = load_model(out).meta["train_config"]
     assert (recorded["vae_min_steps"], recorded["reg_min_steps"], recorded["augment"]) == (30, 20, False)
     for bad in ("--vae-steps", "--reg-steps"):
-        rc = main(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
+        rc = exit_status(["train", "--data", str(tiny_dataset), "--normal", "pigeon", "--known", "bar",
                    "--out", str(tmp_path / "x.safetensors"), *FAST, bad, "-1"])
         assert rc == 2 and bad in capsys.readouterr().err

@@ -80,7 +80,7 @@ def _read_manifest(root: Path) -> dict[str, str]:
 
 
 def _nested_quantifier(text: str) -> bool:
-    """Whether a repeated group holds a repetition itself ((a+)+, ((ab)*)*, (\w+\s?)*): the
+    r"""Whether a repeated group holds a repetition itself ((a+)+, ((ab)*)*, (\w+\s?)*): the
     shape that makes the regex engine backtrack exponentially on a crafted name (ReDoS)."""
     stack: list[bool] = []  # per open group: does it hold a quantifier
     i, in_class = 0, False
