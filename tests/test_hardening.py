@@ -169,3 +169,26 @@ def test_a_subject_pattern_that_backtracks_exponentially_is_refused_at_once(tmp_
     with pytest.raises(SpaderError, match="exponential time"):
         open_dataset(tmp_path)
     assert time.monotonic() - t0 < 1.0
+
+
+def test_train_checks_its_output_before_training(tmp_path: Path, capsys) -> None:
+    import time
+
+    from core.cli.main import main
+
+    data = tmp_path / "data"
+    (data / "pigeon").mkdir(parents=True)
+    existing = tmp_path / "m.safetensors"
+    existing.write_bytes(b"a model")
+    base = ["train", "--data", str(data), "--normal", "pigeon", "--known", "bar"]
+    t0 = time.monotonic()
+    assert main([*base, "--out", str(existing)]) == 2
+    assert "already exists" in capsys.readouterr().err and existing.read_bytes() == b"a model"
+    folder = tmp_path / "afolder.safetensors"
+    folder.mkdir()
+    assert main([*base, "--out", str(folder)]) == 2 and "is a folder" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main([*base, "--out", str(blocker / "m.safetensors")]) == 2
+    assert "cannot write the model" in capsys.readouterr().err
+    assert time.monotonic() - t0 < 10  # refused before any data is read or a network trained
