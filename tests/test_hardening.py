@@ -192,3 +192,48 @@ def test_train_checks_its_output_before_training(tmp_path: Path, capsys) -> None
     assert main([*base, "--out", str(blocker / "m.safetensors")]) == 2
     assert "cannot write the model" in capsys.readouterr().err
     assert time.monotonic() - t0 < 10  # refused before any data is read or a network trained
+
+
+def _session_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from core.assets import DEMO_SESSION
+
+    s = tmp_path / "S"
+    shutil.copytree(DEMO_SESSION, s)
+    return s
+
+
+def test_spader_score_does_not_hide_three_bad_frames_in_a_row(tmp_path: Path, capsys) -> None:
+    from core.cli.main import main
+
+    s = _session_copy(tmp_path)
+    for i in (10, 11, 12):
+        (s / "frames" / f"{i:06d}.png").write_bytes(b"")
+    out = tmp_path / "out"
+    assert main(["score", str(s), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "scoring stopped after 10 of 210 frames" in err and "Traceback" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is False and "failed reads in a row" in summary["stopped"]
+
+
+def test_spader_score_names_a_damaged_recording_in_its_summary(tmp_path: Path, capsys) -> None:
+    from core.cli.main import main
+
+    s = _session_copy(tmp_path)
+    idx = (s / "index.csv").read_text().splitlines()
+    (s / "index.csv").write_text("\n".join(idx[:-20]) + "\n")  # the index cut: 20 frames it no longer lists
+    out = tmp_path / "out"
+    assert main(["score", str(s), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recording"]["problems"], summary["recording"]
+    assert "the recording is damaged" in capsys.readouterr().err
+
+
+def test_a_failed_score_run_leaves_no_empty_output_folder(tmp_path: Path) -> None:
+    from core.cli.main import main
+
+    out = tmp_path / "out"
+    assert main(["score", str(tmp_path / "missing"), "--out", str(out), "--quiet"]) != 0
+    assert not out.exists()

@@ -86,7 +86,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"verdicts: {fr or 'none'}; final: {s['final_verdict']}")
     if s["errors"]:
         print(f"{len(s['errors'])} problem(s), see summary.json; first: {s['errors'][0]}", file=sys.stderr)
+    for p in s["recording"].get("problems") or []:
+        print(f"the recording is damaged: {p}", file=sys.stderr)
     print(f"wrote {args.out}")
+    if not s["complete"]:
+        total = s["recording"].get("frame_count")
+        print(f"error: scoring stopped after {c['frames']}{f' of {total}' if total else ''} frames: "
+              f"{s.get('stopped') or 'the recording could not be read to its end'}; summary.json says complete: false",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -116,14 +116,23 @@ def rescore(
         raise SpaderError(f"{out} exists and is not a folder")
     if not force and any((out / n).exists() for n in (SCORES_FILE, SUMMARY_FILE)):
         raise SpaderError(f"{out} already holds scores; choose another folder or pass --force")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    if source is None:
-        if recording is None:
-            raise SpaderError("nothing to score: give a recording")
-        source = open_source(os.fspath(recording), speed=None, loop=False, unit_mm=unit_mm, fps=fps)
-    source.open()
-    info = source.info
-    scorer = FrameScorer(model, device=device, m=m, seed=seed, backend=backend, threads=threads)
+    try:  # a recording (or scorer) that cannot start leaves no empty --out folder behind
+        if source is None:
+            if recording is None:
+                raise SpaderError("nothing to score: give a recording")
+            source = open_source(os.fspath(recording), speed=None, loop=False, unit_mm=unit_mm, fps=fps)
+        source.open()
+        info = source.info
+        scorer = FrameScorer(model, device=device, m=m, seed=seed, backend=backend, threads=threads)
+    except BaseException:
+        if created:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
     session_settings = (info.extra or {}).get("settings") if isinstance(info.extra, dict) else None
     vsettings, threshold_source = resolve_verdict_settings(model, session_settings, settings, threshold)
     tracker = VerdictTracker(vsettings)
@@ -142,6 +151,9 @@ def rescore(
             "unit_mm": info.unit_mm,
             "width": info.width,
             "height": info.height,
+            # what the reader found wrong with the recording itself (a cut index, frames missing,
+            # a session never closed): kept in the summary, never only in a log
+            "problems": list((info.extra or {}).get("problems", [])) if isinstance(info.extra, dict) else [],
         },
         model={"name": model.name, "path": model_path, "threshold": model.threshold, "input_size": model.input_size},
         scoring={
@@ -168,12 +180,15 @@ def rescore(
         bar = tqdm(total=info.frame_count, unit="frame", desc="scoring", dynamic_ncols=True)
     t0_us: list[int | None] = []  # origin of the time axis: the first frame's device time
     complete = False
+    stopped: str | None = None  # why reading stopped before the end
     try:
         while items := reader.get_many(batch):
             frames: list[DepthFrame] = []
             for it in items:
                 if isinstance(it, ReadError):
                     files.read_error(it.message)
+                    if it.final:
+                        stopped = it.message
                 else:
                     frames.append(it)
             if frames:
@@ -193,7 +208,7 @@ def rescore(
             if time.monotonic() - last_summary >= SUMMARY_EVERY_S:
                 files.write_summary(False)
                 last_summary = time.monotonic()
-        complete = True
+        complete = stopped is None  # a recording given up on is not scored completely
     except BaseException:
         reader.stop()
         files.close()
@@ -208,5 +223,5 @@ def rescore(
         except Exception:
             pass
     files.close()
-    final = files.write_summary(complete)
+    final = files.write_summary(complete, stopped=stopped)
     return RescoreOutcome(out, final, files.counts["frames"])

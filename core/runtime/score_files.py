@@ -269,8 +269,9 @@ class ScoreFiles:
             "software_version": __version__,
         }
 
-    def write_summary(self, complete: bool, interrupted: bool = False) -> dict[str, Any]:
+    def write_summary(self, complete: bool, interrupted: bool = False, stopped: str | None = None) -> dict[str, Any]:
         s = self.summary(complete, interrupted)
+        s["stopped"] = stopped  # why reading gave up before the end (None: it did not)
         write_json_atomic(self.out / SUMMARY_FILE, s)
         return s
 
