@@ -139,6 +139,7 @@ class Controller(QObject):
         self.ended = False
         self.recorder: Recorder | None = None
         self.recording_path: Path | None = None
+        self.recording_since_ns = 0  # monotonic time the running recording took its first frame
         self._generation = 0
         self._points: deque[ScorePoint] = deque(maxlen=20000)
         self._points_lock = threading.Lock()
@@ -429,7 +430,8 @@ class Controller(QObject):
                 self.compared[0] += 1
                 self.compared[1] += p.as_screened_verdict != p.verdict
         sc = self.screening
-        if sc is not None and not sc.closed and generation == self._generation:
+        if (sc is not None and not sc.closed and generation == self._generation
+                and int(r.captured_ns) >= self.recording_since_ns):  # a frame queued before: not in the session
             sc.on_result(r, p.t_s, self.threshold, raw_time=True)
 
     # -- sources ---------------------------------------------------------------------------------
@@ -646,6 +648,9 @@ class Controller(QObject):
         rec = Recorder(writer, on_event=capture.post_event).start()
         self.recorder, self.recording_path = rec, Path(folder)
         capture.set_recorder(rec)
+        # frames stamped from now on are handed to the recorder (a frame is stamped just before
+        # it is published): a screening records the results of those frames only
+        self.recording_since_ns = time.monotonic_ns()
         self.recording_changed.emit(True, str(folder))
         return Path(folder)
 

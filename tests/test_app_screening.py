@@ -78,6 +78,10 @@ def test_a_full_screening_in_the_window(make_window, qtbot, tmp_path: Path, monk
     frames = sorted((session / "frames").glob("*.png"))
     # every recorded frame has its result, but for the few in flight (the replay queue) when it closed
     assert len(frames) - 5 <= len(rows) <= len(frames) and len(frames) > 150
+    from capture.session import SessionReader
+
+    recorded = {e.device_ts_us for e in SessionReader(session).entries}
+    assert {int(r["device_ts_us"]) for r in rows} <= recorded  # no result without its frame on disk
     assert {r["verdict"] for r in rows} >= {"NORMAL", "ANOMALY"}
     # what the window showed: between attempts the frames are "waiting", during them "running"
     assert {"instruction", "running"} <= {r["phase"] for r in rows} <= {"instruction", "running", "outcome", "done"}
