@@ -281,12 +281,16 @@ class Controller(QObject):
         self.rescoring = False
         self.scorer = RecordedScorer(sf.session_path, f"recorded: {h.get('id', sf.path.name)}")
         self.replaying_screening = sf
+        self._open_recorded(sf, f"screening {h.get('id')} (recorded results)")
+        return True
+
+    def _open_recorded(self, sf: Any, label: str) -> None:
+        """Open a screening's session with the scorer already set (not the live one)."""
         self._opening_recorded = True
         try:
-            self.open(str(sf.session_path), label=f"screening {h.get('id')} (recorded results)", kind="file")
+            self.open(str(sf.session_path), label=label, kind="file")
         finally:
             self._opening_recorded = False
-        return True
 
     def rescore_screening(self) -> bool:
         """Score the replayed screening again with the current model, each frame beside the
@@ -304,11 +308,7 @@ class Controller(QObject):
         self.scorer = ComparingScorer(live, RecordedScorer(sf.session_path))
         self.rescoring = True
         self.compared = [0, 0]
-        self._opening_recorded = True
-        try:
-            self.open(str(sf.session_path), label=f"screening {h.get('id')} (re-scored with {self.model_name})", kind="file")
-        finally:
-            self._opening_recorded = False
+        self._open_recorded(sf, f"screening {h.get('id')} (re-scored with {self.model_name})")
         return True
 
     def _leave_recorded(self) -> None:

@@ -1110,31 +1110,27 @@ class MainWindow(QMainWindow):
         """The screening's session with the scores and verdicts recorded when it ran."""
         if not self._may_leave_screening():
             return False
-        try:
-            self.controller.replay_screening(folder)
-        except Exception as exc:
-            dialogs.show_error(self, "Cannot replay the screening", dialogs.error_text(exc))
-            return False
-        self._on_new_source()
-        self._show_recorded_attempts()
-        self._screening_actions_update()
-        self.statusBar().showMessage("Replaying the recorded results (scores and verdicts as they were); "
-                                     "Screening → Re-score compares them with the current model.", 10000)
-        return True
+        return self._open_screening(lambda: self.controller.replay_screening(folder), "Cannot replay the screening",
+                                    "Replaying the recorded results (scores and verdicts as they were); "
+                                    "Screening → Re-score compares them with the current model.")
 
     def rescore_screening(self, checked: bool = False) -> bool:
         """The replayed screening scored again by the current model, its recorded smoothed
         score and verdicts drawn beside the new ones."""
+        return self._open_screening(self.controller.rescore_screening, "Cannot re-score the screening",
+                                    f"Re-scoring with {self.controller.model_name}: the dashed line and the lower "
+                                    "strip are what was recorded when it was screened.")
+
+    def _open_screening(self, open_it, failed: str, message: str) -> bool:
         try:
-            self.controller.rescore_screening()
+            open_it()
         except Exception as exc:
-            dialogs.show_error(self, "Cannot re-score the screening", dialogs.error_text(exc))
+            dialogs.show_error(self, failed, dialogs.error_text(exc))
             return False
         self._on_new_source()
         self._show_recorded_attempts()
         self._screening_actions_update()
-        self.statusBar().showMessage(f"Re-scoring with {self.controller.model_name}: the dashed line and the lower "
-                                     "strip are what was recorded when it was screened.", 10000)
+        self.statusBar().showMessage(message, 10000)
         return True
 
     def _tick_rescore(self) -> None:

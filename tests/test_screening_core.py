@@ -374,7 +374,7 @@ def test_the_result_of_an_interrupted_screening_is_rebuilt_from_its_events() -> 
 
 
 def test_a_report_is_private_from_its_first_byte_and_replaces_an_older_one_whole(tmp_path: Path) -> None:
-    from core.screening.report import _write_private
+    from core.private_files import write_private as _write_private
 
     out = tmp_path / "r.pdf"
     out.write_bytes(b"old")

@@ -83,7 +83,7 @@ class ScorePlot(pg.PlotWidget):
         self._band_labels: list[pg.TextItem] = []
         self._t0: float | None = None
         self._last_t: float | None = None
-        n = max_points
+        n = self._max_points = max_points
         self.t: deque[float] = deque(maxlen=n)
         self.raw: deque[float] = deque(maxlen=n)
         self.smooth: deque[float] = deque(maxlen=n)
@@ -122,6 +122,9 @@ class ScorePlot(pg.PlotWidget):
         self._fps = float(fps) if fps and fps > 0 else 30.0
         self.cursor.setVisible(self.history)
         self.reset()
+        n = None if self.history else self._max_points  # a recording's history is kept whole
+        self.t, self.raw, self.smooth, self.verdicts, self.indices, self.screened, self.screened_verdicts = (
+            deque(maxlen=n) for _ in range(7))
 
     def set_cursor(self, index: int | None) -> None:
         if not self.history or index is None or index == self.cursor_index:
@@ -136,25 +139,32 @@ class ScorePlot(pg.PlotWidget):
         return None if h is None else (h[0], h[1], h[2])
 
     def _add_history(self, points) -> None:
-        new = False
+        rebuild = False
         for p in points:
             idx = int(p.index)
             if idx in self._hist:  # scored again after a seek: the first, continuous result stays
                 continue
             was = getattr(p, "as_screened_verdict", "")
-            self._hist[idx] = [math.nan if p.raw is None else float(p.raw),
-                               math.nan if p.smoothed is None else float(p.smoothed), p.verdict or "PENDING",
-                               math.nan if getattr(p, "as_screened", None) is None else float(p.as_screened), was]
+            row = [math.nan if p.raw is None else float(p.raw), math.nan if p.smoothed is None else float(p.smoothed),
+                   p.verdict or "PENDING", math.nan if getattr(p, "as_screened", None) is None else float(p.as_screened),
+                   was]
+            self._hist[idx] = row
             if was and not self._comparing:
                 self._set_comparing(True)
-            new = True
-        if new:
+            if not rebuild and (not self.indices or idx > self.indices[-1]):  # the usual case: play on
+                self.t.append(idx / self._fps)
+                self.indices.append(idx)
+                for d, v in zip((self.raw, self.smooth, self.verdicts, self.screened, self.screened_verdicts), row):
+                    d.append(v)
+            else:  # after a seek back: the frame goes between others, the columns are sorted again
+                rebuild = True
+            self._dirty = True
+        if rebuild:
             keys = sorted(self._hist)
             cols = list(zip(*(self._hist[k] for k in keys)))
             self.t, self.indices = deque(k / self._fps for k in keys), deque(keys)
             self.raw, self.smooth, self.verdicts, self.screened, self.screened_verdicts = (deque(c) for c in cols)
-            self._t0 = 0.0
-            self._dirty = True
+        self._t0 = 0.0
 
     def add_points(self, points) -> None:
         """Append ScorePoints (see app.controller); call ``redraw`` once per display tick."""

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from core.errors import SpaderError
+from core.private_files import write_private
 from core.screening.record import read_events, read_results
 from core.screening.store import ScreeningFolder, file_sha256
 
@@ -274,34 +274,6 @@ def build_report(folder: str | Path | ScreeningFolder, out: str | Path) -> Path:
                             author="spader", creator="spader", invariant=1)
     doc.build(story, canvasmaker=NumberedCanvas)
     out = Path(out)
-    _write_private(out, buf.getvalue())
+    write_private(out, buf.getvalue(), what="the report")
     return out
-
-
-def _write_private(out: Path, data: bytes) -> None:
-    """``data`` to ``out``, 600 from its first byte (health data: never readable by others,
-    whatever the umask), through a temporary file renamed over it: a reader never sees
-    half a report, and a failed write leaves any earlier report as it was."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # an existing temporary file keeps its mode through O_CREAT
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                if n <= 0:
-                    raise OSError(28, os.strerror(28))
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, out)
-    except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise SpaderError(f"cannot write the report {out}: {exc.strerror or exc}") from None
 

@@ -66,7 +66,7 @@ def build_calibration(model: Any, result: Any, *, who: str | None, note: str = "
 
 
 def write_calibration(path: str | os.PathLike[str], calib: dict[str, Any]) -> Path:
-    from core.tuning.labels import write_private_json
+    from core.private_files import write_private_json
 
     return write_private_json(path, calib, what="the calibration")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import SpaderError
+from core.private_files import write_private_json
 
 LABELS_FILE = "labels.json"
 FORMAT = "spader-labels"
@@ -123,47 +123,6 @@ def read_labels(session: str | os.PathLike[str]) -> SessionLabels:
 def write_labels(session: str | os.PathLike[str], labels: SessionLabels) -> Path:
     p = labels_path(session)
     write_private_json(p, labels.to_dict(), what="the labels")
-    return p
-
-
-def _finite(v: Any) -> Any:
-    """NaN and infinities as null: the file stays standard JSON."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
-    return v
-
-
-def write_private_json(path: str | os.PathLike[str], obj: Any, what: str = "the file") -> Path:
-    """``obj`` as JSON, 600 from the first byte, through a temporary file renamed over
-    ``path`` (removed again when the write fails)."""
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    data = (json.dumps(_finite(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                if n <= 0:
-                    raise OSError(28, os.strerror(28))
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, p)
-    except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise SpaderError(f"cannot write {what} {p}: {exc.strerror or exc}") from None
     return p
 
 
