@@ -631,6 +631,9 @@ class Controller(QObject):
                 info = self.source.info
             except Exception as exc:
                 raise CaptureError(f"the source is not ready yet ({exc})") from None
+        if (info.extra or {}).get("sizes_vary"):
+            raise CaptureError("the images of this folder differ in size (hand crops?), and a session holds "
+                               "frames of one size: replay and score the folder, but it cannot be recorded")
         settings: dict[str, Any] = dict(verdict_settings_to_session(self.tracker.settings))
         settings["model"] = {"name": self.model_name, "threshold": self.threshold}
         from capture.sources.spec import public_source_label
@@ -771,6 +774,7 @@ class Controller(QObject):
             "recording": self.recording,
             "recorded": 0 if self.recorder is None else self.recorder.written,
             "record_backlog": 0 if self.recorder is None else self.recorder.backlog,
+            "record_behind": False if self.recorder is None else self.recorder.falling_behind,
             "worker_errors": 0,
         }
         if self.worker is not None:

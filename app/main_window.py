@@ -521,7 +521,7 @@ class MainWindow(QMainWindow):
         self.crop_view.set_result(None)
         self._camera_lost = False
         self.verdict_panel.set_state("PENDING" if c.scorer is not None else "NO MODEL", None, None, c.threshold)
-        for key in ("source", "capture", "camera", "end"):
+        for key in ("source", "capture", "camera", "end", "timestamps"):
             self.banner.clear_message(key)
         self.transport.set_seekable(False)
         self.transport.set_position(None, None)
@@ -941,6 +941,8 @@ class MainWindow(QMainWindow):
             elif kind == "end_of_stream":
                 self.statusBar().showMessage("End of the recording (press Space to play it again).", 10000)
                 QTimer.singleShot(300, self._say_short_recording)  # the last frames are still being scored
+            elif kind == "timestamps":  # repaired, and playback goes on: said until another source opens
+                b.show_message("timestamps", f"{message[0].upper()}{message[1:]}.", "warning")
             elif kind == "recorder_backlog":
                 b.show_message("recording", message, "warning")
             elif kind == "recorder_error":
@@ -1548,7 +1550,10 @@ class MainWindow(QMainWindow):
                 self._backend_note_shown = note
                 self.statusBar().showMessage(note, 10000)
         if st["recording"]:
-            L["rec"].setText(f"● REC {st['recorded']} frames" + (f" ({st['record_backlog']} waiting)" if st["record_backlog"] > 5 else ""))
+            behind = st.get("record_behind")  # the disk slows the stream: said while it lasts
+            L["rec"].setText(f"● REC {st['recorded']} frames" + (" · can't keep up" if behind else ""))
+            L["rec"].setToolTip("the disk writes fewer frames per second than the source sends: the stream is "
+                                "slowed to what the disk takes" if behind else "recording to the session folder")
         else:
             L["rec"].setText("")
         self._update_model_labels()

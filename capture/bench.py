@@ -90,7 +90,7 @@ def bench_thread(n_frames: int, distinct: list[DepthFrame]) -> dict[str, float]:
         for _ in range(n_frames):
             src.read()
         source_s = time.perf_counter() - t0
-    recorder = Recorder(_NullWriter(), backlog_warn_frames=10**9).start()  # type: ignore[arg-type]
+    recorder = Recorder(_NullWriter(), max_queued=10**9).start()  # type: ignore[arg-type]
     thread = CaptureThread(src, LatestFrameMailbox(), recorder, read_timeout_s=0.05)
     t0, c0 = time.perf_counter(), time.process_time()
     thread.start()

@@ -58,6 +58,7 @@ def convert_mkv(
                 n += 1
                 if progress is not None:
                     progress(n)
+            problems += [p for p in src.problems if p not in problems]  # e.g. a file cut short, recovered
             if problems:
                 writer.meta.settings["conversion_problems"] = problems
     if n == 0:

@@ -22,6 +22,7 @@ class EventKind(str, Enum):
     RECONNECTED = "reconnected"
     RECORDER_BACKLOG = "recorder_backlog"  # the disk is too slow for the frame rate
     RECORDER_ERROR = "recorder_error"
+    TIMESTAMPS = "timestamps"  # a recording's times were damaged and repaired (capture.timestamps)
 
 
 @dataclass(frozen=True)

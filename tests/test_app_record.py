@@ -65,3 +65,33 @@ def test_bad_subject_ids_are_refused(make_window, qtbot, tmp_path, dialogs_seen)
     (tmp_path / "taken" / "x").write_text("keep me")
     assert not win.start_recording(tmp_path / "taken", "P-1")
     assert "already exists" in dialogs_seen[-1][2]
+
+
+def test_a_disk_too_slow_for_the_stream_is_said_while_it_lasts(make_window, qtbot, tmp_path, small_session,
+                                                               monkeypatch):
+    """The recorder's queue is bounded: the stream is slowed to the disk, and the window says so."""
+    import time
+
+    from capture.session import SessionWriter
+
+    real_append = SessionWriter.append
+
+    def slow_append(self, frame):
+        time.sleep(0.15)
+        return real_append(self, frame)
+
+    monkeypatch.setattr(SessionWriter, "append", slow_append)
+    win, ctrl, _ = make_window()
+    win.transport.loop_box.setChecked(True)
+    assert win.open_recording(small_session)
+    qtbot.waitUntil(lambda: ctrl.info is not None and len(ctrl.delivered) > 3, timeout=20000)
+    assert win.start_recording(tmp_path / "slow", "P-0011")
+    qtbot.waitUntil(lambda: "can't keep up" in win.status_labels["rec"].text(), timeout=20000)
+    assert win.banner.has("recording") and "can't keep up" in win.banner.messages["recording"][1]
+    assert ctrl.recorder.backlog <= ctrl.recorder.max_queued  # memory does not grow
+    monkeypatch.setattr(SessionWriter, "append", real_append)  # the disk is fast again
+    qtbot.waitUntil(lambda: "can't keep up" not in win.status_labels["rec"].text(), timeout=20000)
+    path, written = win.stop_recording()
+    from capture.session import SessionReader
+
+    assert written >= 8 and len(SessionReader(path)) == written  # every frame taken is on disk

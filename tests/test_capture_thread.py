@@ -73,16 +73,33 @@ class SlowWriter:
 def test_recorder_never_drops_and_reports_a_slow_disk_loudly(caplog):
     events = []
     w = SlowWriter(delay=0.002)
-    rec = Recorder(w, on_event=events.append, backlog_warn_frames=10).start()
+    rec = Recorder(w, on_event=events.append, max_queued=10).start()
     for i in range(50):
         rec.submit(frame(i))
+    assert rec.falling_behind  # it is happening now: the status bar says so
     assert rec.stop(timeout=10)
     assert w.written == list(range(50)) and w.closed
-    assert rec.written == 50 and rec.backlog == 0 and rec.max_backlog >= 10
-    assert rec.slow_disk_warnings >= 1
-    assert events[0].kind == EventKind.RECORDER_BACKLOG and "too slow" in events[0].message
-    assert "too slow" in caplog.text
+    assert rec.written == 50 and rec.backlog == 0 and rec.max_backlog == 10
+    assert rec.slow_disk_warnings == 1 and rec.waits >= 30
+    assert events[0].kind == EventKind.RECORDER_BACKLOG and "can't keep up" in events[0].message
+    assert "can't keep up" in caplog.text
     assert no_capture_threads()
+
+
+def test_the_recorders_queue_is_bounded_so_a_crash_loses_at_most_that_many_frames():
+    """Back-pressure: the source waits for the disk instead of the queue growing."""
+    w = SlowWriter(delay=0.01)
+    rec = Recorder(w, max_queued=4).start()
+    behind = []
+    t0 = time.monotonic()
+    for i in range(30):
+        rec.submit(frame(i))
+        behind.append(rec.backlog)
+    wall = time.monotonic() - t0
+    assert max(behind) <= 4  # never more than 4 frames in memory, waiting for the disk
+    assert wall >= 0.2  # 26 frames at 10 ms each: the source was slowed to the disk's pace
+    assert rec.wait_s > 0.1
+    assert rec.stop(timeout=5) and w.written == list(range(30))
 
 
 def test_recorder_disk_error_is_an_event_not_a_dead_thread():

@@ -5,6 +5,7 @@ metadata checked with bounds on load, model names never rendered or printed raw.
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import stat
 from pathlib import Path
@@ -237,3 +238,226 @@ def test_a_failed_score_run_leaves_no_empty_output_folder(tmp_path: Path) -> Non
     out = tmp_path / "out"
     assert main(["score", str(tmp_path / "missing"), "--out", str(out), "--quiet"]) != 0
     assert not out.exists()
+
+
+# -- timestamps: checked and repaired where a recording is read (capture/timestamps.py) ---------------------------
+class _TimedFrames:
+    """A file-like source whose frames carry the given device times (µs)."""
+
+    @staticmethod
+    def source(times_us: list[int], fps: float = 30.0):
+        import numpy as np
+
+        from capture.frame import DepthFrame
+        from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+
+        class Timed(FrameSource):
+            def __init__(self) -> None:
+                super().__init__()
+                self.i = 0
+
+            def _open(self) -> None:
+                self.i = 0
+
+            def _close(self) -> None:
+                pass
+
+            @property
+            def info(self) -> SourceInfo:
+                return SourceInfo(sensor="test", fps=fps, width=4, height=4, frame_count=len(times_us), can_seek=True)
+
+            def seek(self, t_s: float) -> None:
+                self.i = 0
+
+            def read(self, timeout_s: float = 0.1):
+                if self.i >= len(times_us):
+                    raise EndOfStream
+                i, self.i = self.i, self.i + 1
+                return DepthFrame(np.full((4, 4), 800, np.uint16), 1.0, i, times_us[i])
+
+        return Timed()
+
+
+def _play(times_us: list[int], **paced_kw):
+    from capture.sources.pacing import Paced
+
+    src = Paced(_TimedFrames.source(times_us), **{"speed": None, **paced_kw})
+    frames = list(src)
+    return src, frames, src.poll_events()
+
+
+def _verdicts(times_s: list[float], score: float = -1.0) -> list[str]:
+    from core.runtime.verdict import VerdictSettings, VerdictTracker
+
+    tr = VerdictTracker(VerdictSettings(threshold=0.0))
+    return [tr.update(t, score).verdict.value for t in times_s]
+
+
+def test_a_backward_jump_in_the_timestamps_neither_resets_the_verdict_nor_hides_an_anomaly() -> None:
+    step = 33_333
+    times = [i * step for i in range(150)]
+    times[90:] = [t - 10_000_000 for t in times[90:]]  # from frame 90 the clock reads 10 s earlier
+    src, frames, events = _play(times)
+    got = [f.device_ts_us for f in frames]
+    assert got == [i * step for i in range(150)]  # repaired: the recording's own spacing, one take
+    verdicts = _verdicts([t / 1e6 for t in got])
+    first = verdicts.index("ANOMALY")
+    assert set(verdicts[first:]) == {"ANOMALY"}  # was reset to PENDING at frame 90
+    assert [e.kind.value for e in events] == ["timestamps"]
+    assert "frame 90's time goes back 9.967 s" in events[0].message
+    assert src.problems == ["1 frame time(s) did not move forward (placed one frame step on)"]
+
+
+def test_a_one_hour_gap_in_the_timestamps_does_not_freeze_playback() -> None:
+    step = 33_333
+    times = [i * step for i in range(60)]
+    times[30:] = [t + 3600 * 10**6 for t in times[30:]]
+    clock = [0.0]
+
+    def sleep(s: float) -> None:
+        clock[0] += s
+
+    src, frames, events = _play(times, speed=1.0, clock=lambda: clock[0], sleep=sleep)
+    assert len(frames) == 60
+    assert clock[0] < 3.0  # 60 frames at 30 fps, not an hour
+    assert "frame 30's time jumps 3600.0 s ahead" in events[0].message
+    assert "longest 3600.0 s" in src.problems[0]
+    assert frames[30].device_ts_us - frames[29].device_ts_us == step
+
+
+def test_shuffled_timestamps_still_give_a_verdict_for_nearly_every_frame() -> None:
+    import random
+
+    times = [i * 33_333 for i in range(300)]
+    random.Random(3).shuffle(times)
+    src, frames, events = _play(times)
+    got = [f.device_ts_us for f in frames]
+    assert all(b > a for a, b in zip(got, got[1:]))  # time only moves forward
+    verdicts = _verdicts([t / 1e6 for t in got])
+    undamaged = _verdicts([i / 30 for i in range(300)])
+    assert verdicts.count("PENDING") <= undamaged.count("PENDING") + 3  # was 98 % PENDING; the hold time stays
+    assert any("cannot be trusted" in e.message for e in events)
+    assert any("not used after" in p for p in src.problems)
+
+
+def test_a_seek_or_a_loop_is_not_taken_for_damaged_timestamps() -> None:
+    from capture.sources.pacing import Paced
+
+    src = Paced(_TimedFrames.source([i * 33_333 for i in range(20)]), speed=None, loop=True)
+    src.open()
+    for _ in range(45):  # two loops
+        src.read()
+    src.seek(0.0)
+    src.read()
+    assert src.problems == [] and not [e for e in src.poll_events() if e.kind.value == "timestamps"]
+
+
+def test_spader_score_of_a_recording_whose_clock_jumps_back_gives_the_verdicts_of_the_undamaged_one(
+    tmp_path: Path, capsys
+) -> None:
+    import csv
+
+    from core.cli.main import main
+
+    good = _session_copy(tmp_path)
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    rows = (bad / "index.csv").read_text().splitlines()
+    head, body = rows[0], rows[1:]
+    for k in range(120, len(body)):  # the device clock restarts 5 s earlier at frame 120
+        i, f, dev, host = body[k].split(",")
+        body[k] = f"{i},{f},{int(dev) - 5_000_000},{host}"
+    (bad / "index.csv").write_text("\n".join([head, *body]) + "\n")
+    for s, out in ((good, tmp_path / "g"), (bad, tmp_path / "b")):
+        assert main(["score", str(s), "--out", str(out), "--quiet"]) == 0
+    read = lambda out: [(r["index"], r["t_s"], r["verdict"]) for r in csv.DictReader(open(out / "scores.csv"))]  # noqa: E731
+    assert read(tmp_path / "b") == read(tmp_path / "g")
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert any("did not move forward" in p for p in summary["recording"]["problems"])
+    assert "the recording is damaged: 1 frame time(s) did not move forward" in capsys.readouterr().err
+
+
+def _crops(folder: Path, sizes: list[tuple[int, int]]) -> Path:
+    import cv2
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate(sizes):
+        d = np.full((h, w), 700, np.uint16)
+        inner = d[h // 4: 3 * h // 4, w // 4: 3 * w // 4]
+        inner[:] = 600 + rng.integers(0, 20, inner.shape)
+        cv2.imwrite(str(folder / f"{i}.png"), d)
+    return folder
+
+
+def test_spader_score_scores_every_image_of_a_folder_of_mixed_sizes(tmp_path: Path, capsys) -> None:
+    import csv
+
+    from core.cli.main import main
+
+    sizes = [(64, 64), (120, 90), (182, 150), (70, 101), (64, 64), (99, 99)]
+    crops = _crops(tmp_path / "crops", sizes)
+    out = tmp_path / "out"
+    assert main(["score", str(crops), "--out", str(out), "--quiet", "--unit-mm", "1"]) == 0
+    rows = list(csv.DictReader(open(out / "scores.csv")))
+    assert [int(r["index"]) for r in rows] == list(range(len(sizes)))  # was 1 of 6, then "3 failed reads"
+    assert json.loads((out / "summary.json").read_text())["complete"] is True
+
+
+def test_a_folder_of_mixed_sizes_is_refused_for_recording_with_a_reason(tmp_path: Path) -> None:
+    from capture.errors import CaptureError
+    from capture.session import SessionMeta, SessionWriter
+    from capture.sources import open_source
+
+    src = open_source(str(_crops(tmp_path / "crops", [(64, 64), (80, 64)])), speed=None, loop=False, unit_mm=1.0)
+    with src:
+        assert src.info.extra.get("sizes_vary") is True
+        w = SessionWriter.create(tmp_path / "s", SessionMeta.from_stream(src.info))
+        w.append(src.read())
+        with pytest.raises(CaptureError, match="frame is 64x80, the session is 64x64"):
+            w.append(src.read())
+        w.close()
+
+
+KILLED_WHILE_CREATING = r"""
+import sys
+import numpy as np
+from capture.frame import DepthFrame
+from capture.session import SessionMeta, SessionWriter
+root = sys.argv[1]
+for n in range(100000):
+    w = SessionWriter.create(f"{root}/s{n:05d}", SessionMeta(sensor="test", fps=30.0))
+    w.append(DepthFrame(np.full((8, 8), 700, np.uint16), 1.0, 0, 0))
+    w.close()
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_kill_in_the_first_milliseconds_never_leaves_a_session_without_its_header(tmp_path: Path) -> None:
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from capture.session import SessionReader
+
+    repo = Path(__file__).resolve().parents[1]
+    rng = random.Random(5)
+    for k in range(5):
+        root = tmp_path / f"run{k}"
+        root.mkdir()
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_CREATING, str(root)], cwd=repo,
+                                env={**os.environ, "PYTHONPATH": str(repo)})
+        deadline = time.monotonic() + 30
+        while not any(root.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.3))  # sessions are being created at about a hundred a second
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        sessions = [p for p in root.iterdir() if not p.name.startswith(".")]
+        assert sessions
+        for p in sessions:
+            r = SessionReader(p)  # opens: its header is there (a session may end after frame 0 or before it)
+            assert len(r) in (0, 1)

@@ -316,11 +316,11 @@ def test_cli_help(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["synth", "dataset", "OUT", "--subjects", "0"], "must be at least 1"),
+        (["synth", "dataset", "OUT", "--subjects", "0"], "0 is outside 1..100000"),
         (["synth", "dataset", "OUT", "--frames-per-class", "many"], "not a whole number"),
-        (["synth", "dataset", "OUT", "--normal-frames", "0"], "must be at least 1"),
+        (["synth", "dataset", "OUT", "--normal-frames", "0"], "0 is outside 1..10000000"),
         (["synth"], "required"),
-        (["synth", "session", "OUT", "--seconds", "-2"], "positive"),
+        (["synth", "session", "OUT", "--seconds", "-2"], "-2 must be above 0"),
         (["synth", "dataset", "OUT", "--depth-mode", "WFOV_UNBINNED"], "unknown depth mode"),
     ],
 )

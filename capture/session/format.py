@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -81,23 +82,92 @@ class SessionMeta:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SessionMeta":
+        """The header's fields, each checked: a damaged value (a number that is text, NaN,
+        a negative size, a list for an object) is a CorruptFile naming the field, never
+        a crash later or a frame with a wrong unit."""
+        settings = d.get("settings")
+        if settings is not None and not isinstance(settings, dict):
+            raise CorruptFile(f"session header: settings must be a JSON object, got {_kind(settings)}")
+        return cls(
+            sensor=_text(d, "sensor", "unknown"),
+            depth_mode=_text(d, "depth_mode"),
+            unit_mm=_number(d, "unit_mm", 1.0, 0.0, 100.0),
+            width=_size(d, "width"),
+            height=_size(d, "height"),
+            fps=_number(d, "fps", None, 0.0, 1000.0),
+            intrinsics=_intrinsics(d.get("intrinsics")),
+            subject_id=_text(d, "subject_id"),
+            operator=_text(d, "operator"),
+            start_time=_text(d, "start_time"),
+            app_version=_text(d, "app_version"),
+            settings=dict(settings or {}),
+        )
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10 ** 18:
+        return "a whole number of more than 18 digits"
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(type(v), repr(v)[:40])
+
+
+def _real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _text(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    v = d.get(key, default)
+    if v is not None and not isinstance(v, str):
+        raise CorruptFile(f"session header: {key} must be text, got {_kind(v)}")
+    return v
+
+
+def _number(d: dict[str, Any], key: str, default: float | None, above: float, most: float) -> Any:
+    v = d.get(key, default)
+    if v is None and default is None:
+        return None
+    try:
+        ok = _real(v) and above < float(v) <= most
+    except OverflowError:  # an integer too large for a float
+        ok = False
+    if not ok:
+        raise CorruptFile(f"session header: {key} must be a number above {above:g} and at most {most:g}, got {_kind(v)}")
+    return float(v)
+
+
+def _size(d: dict[str, Any], key: str, where: str = "session header") -> int | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if not _real(v) or not isinstance(v, int) or not 1 <= v <= 65535:
+        raise CorruptFile(f"{where}: {key} must be a whole number of pixels from 1 to 65535, got {_kind(v)}")
+    return v
+
+
+def _intrinsics(d: Any) -> Intrinsics | None:
+    if d is None:
+        return None
+    where = "session header: intrinsics"
+    if not isinstance(d, dict):
+        raise CorruptFile(f"{where} must be a JSON object, got {_kind(d)}")
+    vals = {}
+    for key, positive in (("fx", True), ("fy", True), ("cx", False), ("cy", False)):
+        v = d.get(key)
         try:
-            return cls(
-                sensor=str(d.get("sensor", "unknown")),
-                depth_mode=d.get("depth_mode"),
-                unit_mm=float(d.get("unit_mm", 1.0)),
-                width=d.get("width"),
-                height=d.get("height"),
-                fps=d.get("fps"),
-                intrinsics=Intrinsics.from_dict(d.get("intrinsics")),
-                subject_id=d.get("subject_id"),
-                operator=d.get("operator"),
-                start_time=d.get("start_time"),
-                app_version=d.get("app_version"),
-                settings=dict(d.get("settings") or {}),
-            )
-        except (TypeError, ValueError, KeyError) as exc:
-            raise CorruptFile(f"session header has an invalid field: {exc}") from exc
+            ok = _real(v) and math.isfinite(v) and abs(v) <= 1e6 and (v > 0 or not positive)
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise CorruptFile(f"{where}: {key} must be a finite number{' above 0' if positive else ''} (pixels), got {_kind(v)}")
+        vals[key] = float(v)
+    dist = d.get("distortion")
+    if dist is not None:
+        if not isinstance(dist, list) or len(dist) > 16 or not all(_real(v) and math.isfinite(v) for v in dist):
+            raise CorruptFile(f"{where}: distortion must be a list of up to 16 finite numbers")
+        dist = tuple(float(v) for v in dist)
+    w, h = _size(d, "width", where), _size(d, "height", where)
+    if w is None or h is None:
+        raise CorruptFile(f"{where}: width and height are missing")
+    return Intrinsics(width=w, height=h, distortion=dist, **vals)
 
 
 def fsync_dir(path: Path) -> None:
@@ -136,12 +206,14 @@ def read_header(folder: Path) -> dict[str, Any]:
         raise CorruptFile(f"{folder} is not a session: {HEADER_FILE} is missing")
     try:
         header = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON, bad UTF-8, a 5000-digit number
         raise CorruptFile(f"session header {path} is damaged: {exc}") from exc
+    except RecursionError:
+        raise CorruptFile(f"session header {path} is damaged: nested too deeply to be a header") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise CorruptFile(f"{path} is not a {FORMAT_NAME} header")
     version = header.get("version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CorruptFile(f"{path} has no valid format version")
     if version > FORMAT_VERSION:
         raise CaptureError(

@@ -83,7 +83,7 @@ class SessionReader:
         self.header: dict[str, Any] = header
         self.meta = SessionMeta.from_dict(header)
         self.version: int = header["version"]
-        self.closed: bool = bool(header.get("closed"))
+        self.closed: bool = header.get("closed") is True
         self.problems: list[str] = []
         if not self.closed:
             self.problems.append("session was not closed (recording interrupted); index rebuilt")

@@ -1,6 +1,7 @@
 """Append-only, crash-safe session writer.
 
-Per frame: the PNG is written to ``NNNNNN.png.tmp`` and renamed into place, then its
+The folder is built under a hidden name and renamed into place once its header and index
+exist, so no kill leaves a session without ``session.json``. Per frame: the PNG is written to ``NNNNNN.png.tmp`` and renamed into place, then its
 index row is appended and handed to the OS. A process killed at any instant therefore
 leaves only complete PNGs and at most one partial last index line, which the reader
 ignores. Once per ``sync_interval_s`` the new files, the index and the folder are
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -85,21 +88,31 @@ class SessionWriter:
         meta.start_time = meta.start_time or utc_now_iso()
         meta.app_version = meta.app_version or app_version()
         meta.intrinsics = public_intrinsics(meta.intrinsics)
-        writer = cls(path, meta, **kw)
+        # Built under a hidden name and renamed into place: a process killed at any instant
+        # leaves either no session folder or one whose header and index are complete.
+        building = path.with_name(f".{path.name}.creating-{os.getpid()}-{secrets.token_hex(4)}")
+        writer = cls(building, meta, **kw)
         try:
             # health data: the folders 700 and every file 600, whatever the umask
-            path.mkdir(parents=True, exist_ok=True)
-            os.chmod(path, 0o700)
-            (path / FRAMES_DIR).mkdir(mode=0o700, exist_ok=True)
-            os.chmod(path / FRAMES_DIR, 0o700)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            building.mkdir(mode=0o700)
+            os.chmod(building, 0o700)
+            (building / FRAMES_DIR).mkdir(mode=0o700)
+            os.chmod(building / FRAMES_DIR, 0o700)
             writer._write_header()
-            writer._index_fd = os.open(path / INDEX_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            writer._index_fd = os.open(building / INDEX_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.fchmod(writer._index_fd, 0o600)
             os.write(writer._index_fd, (",".join(INDEX_COLUMNS) + "\n").encode())
             os.fsync(writer._index_fd)
-            fsync_dir(path)
+            fsync_dir(building)
+            os.rename(building, path)  # onto nothing, or onto the empty folder the caller made
+            fsync_dir(path.parent)
         except OSError as exc:
+            if writer._index_fd >= 0:
+                os.close(writer._index_fd)
+            shutil.rmtree(building, ignore_errors=True)
             raise CaptureError(f"cannot create session {path}: {exc.strerror or exc}") from exc
+        writer.path, writer._frames_dir = path, path / FRAMES_DIR
         return writer
 
     def _header(self) -> dict[str, Any]:

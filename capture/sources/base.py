@@ -105,6 +105,12 @@ class FrameSource(ABC):
     def resync(self) -> None:
         """Forget pacing state (after pause or seek); no-op for unpaced sources."""
 
+    @property
+    def problems(self) -> list[str]:
+        """What was found wrong with the stream while reading it (repaired timestamps, a
+        file cut short), for a report; problems known at open are in ``info.extra``."""
+        return []
+
     # -- events ----------------------------------------------------------------------
     def _emit(self, kind: EventKind, message: str = "") -> None:
         self._events.append(CaptureEvent(kind, message))

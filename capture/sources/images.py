@@ -28,6 +28,18 @@ def list_depth_pngs(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: _natural_key(p.name))
 
 
+def png_size(path: Path) -> tuple[int, int] | None:
+    """(height, width) from a PNG's header without decoding it; None when it is no PNG."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[20:24], "big"), int.from_bytes(head[16:20], "big")
+
+
 def folder_unit_mm(folder: Path | str) -> float | None:
     """The depth unit of an image folder when a data set says it: ``unit_mm`` in a
     ``dataset.json`` (docs/dataset-format.md) in the folder itself or, for one class folder
@@ -48,8 +60,11 @@ def folder_unit_mm(folder: Path | str) -> float | None:
 class ImageFolderSource(FrameSource):
     """Depth PNGs of any sensor; ``unit_mm`` says what one raw unit is (SR305: 0.125).
 
-    There are no timestamps in a folder, so frames are spaced at ``fps``. Every image must
-    have the first one's size; a bad image raises CaptureError when it is reached.
+    There are no timestamps in a folder, so frames are spaced at ``fps``. A folder of hand
+    crops holds images of many sizes: each frame keeps its own size (``info`` gives the
+    first one's, and ``info.extra["sizes_vary"]`` says so; such a stream can be scored but
+    not recorded as one session). A bad image raises CaptureError when it is reached, and
+    the next read moves on.
     """
 
     def __init__(
@@ -68,11 +83,15 @@ class ImageFolderSource(FrameSource):
         self.intrinsics = intrinsics
         self.files: list[Path] = []
         self._shape: tuple[int, int] | None = None
+        self._sizes_vary = False
         self._pos = 0
 
     def _open(self) -> None:
         self.files = list_depth_pngs(self.folder)
         self._shape = read_png16(self.files[0]).shape  # type: ignore[assignment]
+        sizes = {png_size(p) for p in self.files}
+        sizes.discard(None)  # unreadable files are reported when they are reached
+        self._sizes_vary = len(sizes) > 1
         self._pos = 0
 
     def _close(self) -> None:
@@ -85,7 +104,7 @@ class ImageFolderSource(FrameSource):
         return SourceInfo(
             sensor=self.sensor,
             unit_mm=self.unit_mm,
-            depth_mode=None if w is None else f"{w}x{h}",
+            depth_mode=None if w is None else ("sizes vary" if self._sizes_vary else f"{w}x{h}"),
             fps=self.fps,
             width=w,
             height=h,
@@ -93,6 +112,7 @@ class ImageFolderSource(FrameSource):
             duration_s=n / self.fps,
             can_seek=True,
             intrinsics=self.intrinsics,
+            extra={"sizes_vary": True} if self._sizes_vary else {},
         )
 
     def seek(self, t_s: float) -> None:
@@ -106,7 +126,7 @@ class ImageFolderSource(FrameSource):
             raise EndOfStream
         i = self._pos
         self._pos += 1  # a bad image is reported once; the next read moves on
-        depth = read_png16(self.files[i], self._shape)
+        depth = read_png16(self.files[i])
         return DepthFrame(
             depth=depth,
             unit_mm=self.unit_mm,

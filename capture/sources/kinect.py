@@ -28,7 +28,7 @@ from capture.errors import CaptureError, DeviceError, DeviceNotFound
 from capture.events import EventKind
 from capture.frame import DepthFrame, Intrinsics
 from capture.sources.base import FrameSource, SourceInfo
-from capture.sources.k4a_common import DEPTH_MODES, SENSOR_NAME, check_depth_mode, intrinsics_from_calibration
+from capture.sources.k4a_common import DEPTH_MODES, SENSOR_NAME, check_depth_mode, intrinsics_from_calibration, load_pyk4a
 
 UDEV_HINT = (
     "On Linux a camera that is plugged in but not found usually lacks the udev rules: copy "
@@ -67,7 +67,7 @@ class PyK4ABackend:
 
     def __init__(self) -> None:
         try:
-            import pyk4a
+            pyk4a = load_pyk4a()  # the SDK's log lines kept off stdout
         except Exception as exc:  # pragma: no cover - pyk4a-bundle ships the libraries
             raise CaptureError(f"Azure Kinect support (pyk4a) cannot be loaded: {exc}") from exc
         self._pyk4a = pyk4a

@@ -5,6 +5,11 @@ recorded timestamps (device timestamps, or ``index / fps`` when a stream has non
 scaled by ``speed`` (0.25 = quarter speed, 4 = four times faster); ``speed=None`` means
 as fast as possible. Waiting is done in slices no longer than the read timeout, so a
 stop request is seen promptly.
+
+Every frame's device time passes a ``TimestampGuard`` first (capture/timestamps.py):
+damaged times are repaired and reported as a TIMESTAMPS event and in ``problems``, so a
+one-hour gap does not make playback wait an hour and a backward jump does not restart
+the verdict. Seeks and loops reset the guard; they are not damage.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from capture.errors import CaptureError
 from capture.events import EventKind
 from capture.frame import DepthFrame
 from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+from capture.timestamps import TimestampGuard
 
 DEFAULT_FPS = 30.0
 
@@ -42,9 +48,11 @@ class Paced(FrameSource):
         self._pending: DepthFrame | None = None
         self._anchor: tuple[float, float] | None = None  # (wall s, media s)
         self.loops = 0
+        self.timestamps = TimestampGuard()
 
     def _open(self) -> None:
         self.inner.open()
+        self.timestamps = TimestampGuard(self.inner.info.fps)
 
     def _close(self) -> None:
         self._pending = None
@@ -57,17 +65,23 @@ class Paced(FrameSource):
     def poll_events(self):  # type: ignore[override]
         return self.inner.poll_events() + super().poll_events()
 
+    @property
+    def problems(self) -> list[str]:
+        return self.inner.problems + self.timestamps.problems
+
     def resync(self) -> None:
         self._anchor = None
 
     def seek(self, t_s: float) -> None:
         self.inner.seek(t_s)
         self._pending = None
+        self.timestamps.reset()
         self.resync()
 
     def seek_index(self, index: int) -> None:
         self.inner.seek_index(index)
         self._pending = None
+        self.timestamps.reset()
         self.resync()
 
     def _media_time_s(self, frame: DepthFrame) -> float:
@@ -82,6 +96,7 @@ class Paced(FrameSource):
             if not self.loop:
                 raise
         self.inner.seek(0.0)
+        self.timestamps.reset()
         self.resync()
         self.loops += 1
         self._emit(EventKind.LOOPED, f"restarted from the beginning (loop {self.loops})")
@@ -89,9 +104,12 @@ class Paced(FrameSource):
 
     def read(self, timeout_s: float = 0.1) -> DepthFrame | None:
         if self._pending is None:
-            self._pending = self._next_from_inner(timeout_s)
-            if self._pending is None:
+            frame = self._next_from_inner(timeout_s)
+            if frame is None:
                 return None
+            self._pending, problem = self.timestamps.check(frame)
+            if problem is not None:
+                self._emit(EventKind.TIMESTAMPS, problem)
         frame = self._pending
         if self.speed is not None:
             now = self._clock()

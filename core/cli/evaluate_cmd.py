@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.cli import folder_args
+from core.cli.option_types import seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="test: only the subjects the model held out (recorded in the model file; "
                              "all subjects when it records none); val: only its validation subjects, for "
                              "choices that must not look at the test subjects; all: every file")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the VAE samples")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for the VAE samples")
     parser.add_argument("--out", type=Path, default=Path("runs/evaluate"), help="folder for table.csv and result.json")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from core.cli.option_types import device, number, whole
+from core.cli.option_types import device, number, seed, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +47,9 @@ def _add_noisy_mnist(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="one known digit (7), one trial, few epochs: a few minutes on 2 CPU cores")
     parser.add_argument("--trials", type=whole(1, 100), help="number of trials (default 5; 1 with --quick)")
-    parser.add_argument("--known", type=int, nargs="+", metavar="DIGIT",
+    parser.add_argument("--known", type=whole(0, 9), nargs="+", metavar="DIGIT",
                         help="known anomaly digits (default 1 3 5 7 9; 7 with --quick)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="base seed (default 0)")
     parser.add_argument("--vae-epochs", type=whole(1, 100000), help="VAE training epochs (default 40; 30 with --quick)")
     parser.add_argument("--reg-epochs", type=whole(1, 100000), help="regressor training epochs (default 15; 20 with --quick)")
     parser.add_argument("--smooth-px", type=number(0, 20), metavar="SIGMA",

@@ -11,7 +11,7 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
-from core.cli.option_types import device, number, whole
+from core.cli.option_types import device, number, seed, whole
 from core.errors import SpaderError
 from core.preprocess import PreprocessConfig
 from core.spader.recipe import TRAINING_PREPROCESS, FolderTrainConfig
@@ -59,7 +59,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=_default("seed"), help="seed for the split, initialisation and sampling")
+    p.add_argument("--seed", type=seed, default=_default("seed"), help="seed for the split, initialisation and sampling")
     p.add_argument("--vae-epochs", type=whole(1, 100000), default=_default("vae_epochs"))
     p.add_argument("--reg-epochs", type=whole(1, 100000), default=_default("reg_epochs"))
     p.add_argument("--vae-steps", type=whole(0, 10_000_000), default=_default("vae_min_steps"), metavar="N",

@@ -81,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as exc:
         print(f"spader {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the system refuses (name too long, no permission, disk full)
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"spader {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"spader {args.command}: interrupted", file=sys.stderr)
         return 130

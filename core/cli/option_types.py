@@ -10,14 +10,22 @@ import re
 from typing import Callable
 
 
+INT64_MAX = 2 ** 63 - 1  # the largest count numpy and torch take
+
+
 def whole(lo: int, hi: int | None = None) -> Callable[[str], int]:
+    """A whole number in [lo, hi] (without ``hi``: up to INT64_MAX)."""
+    top = INT64_MAX if hi is None else hi
+
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if v < lo or (hi is not None and v > hi):
-            raise argparse.ArgumentTypeError(f"{v} is outside {lo}..{hi if hi is not None else '∞'}")
+            shown = repr(text) if len(text) <= 40 else f"a {len(text)}-character text"
+            raise argparse.ArgumentTypeError(f"{shown} is not a whole number") from None
+        if not lo <= v <= top:
+            raise argparse.ArgumentTypeError(f"{text if len(text) <= 40 else 'the number'} is outside "
+                                             f"{lo}..{hi if hi is not None else top}")
         return v
 
     parse.__name__ = "whole number"
@@ -42,6 +50,10 @@ def number(lo: float | None = None, hi: float | None = None, *, above: bool = Fa
     parse.__name__ = "number"
     return parse
 
+
+# a random seed: numpy takes none below 0, torch none from 2**64 (and adds to it)
+seed = whole(0, 2 ** 32 - 1)
+seed.__name__ = "seed"
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
 

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from core.cli.option_types import device, number, whole
+from core.cli.option_types import device, number, seed, whole
 from core.runtime.backends import BACKEND_CHOICES, DEFAULT_BACKEND
 from core.spader.scorers import M_SAMPLES
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=number(-1e6, 1e6), help="verdict threshold on the SPADER score (default: the model's)")
     parser.add_argument("--samples", type=whole(1, 64), default=M_SAMPLES,
                         help=f"VAE samples per frame, M (default {M_SAMPLES}, what the app and training use)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the VAE sampling (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the VAE sampling (default 0)")
     parser.add_argument("--threads", type=whole(1, 256), help="CPU threads of the scoring backend (default: its own choice)")
     parser.add_argument("--backend", choices=BACKEND_CHOICES, default=DEFAULT_BACKEND,
                         help="where the networks run: auto (the fastest installed: the exported graph on "

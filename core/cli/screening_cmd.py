@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.cli.option_types import number
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -12,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("recording", help="a session folder, an Azure Kinect .mkv file, or a folder of depth PNGs")
     r.add_argument("--subject", required=True, help="the subject's pseudonym (never a name or a date of birth)")
     when = r.add_mutually_exclusive_group(required=True)
-    when.add_argument("--starts", type=float, nargs="+", metavar="SECONDS",
+    when.add_argument("--starts", type=number(0, 604_800), nargs="+", metavar="SECONDS",
                       help="stream times (s) at which attempts start, in order; an attempt starts at the first "
                       "frame at or after its time once the screening can start one")
     when.add_argument("--starts-from-events", action="store_true",

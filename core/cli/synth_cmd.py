@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.cli.option_types import number, seed, whole
+
 _EPILOG = (
     "Synthetic stand-in for clinical recordings: no clinical validity. "
     "Classes: pigeon (normal), uncrossed, palms_wrong, fingers_spread, fingers_curled, one_hand, "
@@ -13,24 +15,11 @@ _EPILOG = (
 )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return v
+# bounds that keep a run to memory and time a machine has: an image side up to 16384 px,
+# a day of recording, 1000 frames/s, 10 million frames per class
+_SIDE = whole(1, 16384)
+_WORKERS = whole(1, 256)
+_FRAMES = whole(1, 10_000_000)
 
 
 def _add_camera(p: argparse.ArgumentParser) -> None:
@@ -38,10 +27,12 @@ def _add_camera(p: argparse.ArgumentParser) -> None:
     g.add_argument("--depth-mode", default="NFOV_UNBINNED", type=_depth_mode, metavar="MODE",
                    help="Azure Kinect depth mode to imitate: NFOV_UNBINNED (default) or NFOV_2X2BINNED "
                    "(320x288, f=252, a quarter of the pixels)")
-    g.add_argument("--width", type=_positive_int, help="image width; intrinsics scale with it unless given")
-    g.add_argument("--height", type=_positive_int, help="image height")
-    for name in ("fx", "fy", "cx", "cy"):
-        g.add_argument(f"--{name}", type=float, help=f"intrinsic {name} in pixels")
+    g.add_argument("--width", type=_SIDE, help="image width; intrinsics scale with it unless given")
+    g.add_argument("--height", type=_SIDE, help="image height")
+    for name in ("fx", "fy"):
+        g.add_argument(f"--{name}", type=number(0, 1e5, above=True), help=f"intrinsic {name} in pixels")
+    for name in ("cx", "cy"):
+        g.add_argument(f"--{name}", type=number(-1e5, 1e5), help=f"intrinsic {name} in pixels")
 
 
 def _depth_mode(text: str) -> str:
@@ -62,15 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        description="Write a class-folder data set of 16-bit depth PNGs (mm) and OUT/dataset.json.",
                        epilog=_EPILOG)
     d.add_argument("out", type=Path, help="output folder (new or empty, unless --force)")
-    d.add_argument("--subjects", type=_positive_int, default=20, help="number of synthetic subjects (default 20)")
-    d.add_argument("--frames-per-class", type=_positive_int, default=100, metavar="K",
+    d.add_argument("--subjects", type=whole(1, 100_000), default=20, help="number of synthetic subjects (default 20)")
+    d.add_argument("--frames-per-class", type=_FRAMES, default=100, metavar="K",
                    help="frames per class, spread over the subjects (default 100)")
-    d.add_argument("--normal-frames", type=_positive_int, metavar="K",
+    d.add_argument("--normal-frames", type=_FRAMES, metavar="K",
                    help="frames of the normal class (pigeon) instead of --frames-per-class: the VAE learns from "
                         "normal frames only; frame k is the same whatever the count")
-    d.add_argument("--seed", type=int, default=0, help="random seed (same seed and arguments: identical files)")
+    d.add_argument("--seed", type=seed, default=0, help="random seed (same seed and arguments: identical files)")
     d.add_argument("--classes", nargs="+", metavar="CLASS", help="classes to write (default: all); commas allowed")
-    d.add_argument("--workers", type=_positive_int, help="processes (default: number of CPUs)")
+    d.add_argument("--workers", type=_WORKERS, help="processes (default: number of CPUs)")
     d.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing the class folders' PNGs")
     _add_camera(d)
 
@@ -79,20 +70,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "them; per-frame ground truth goes to SESSION/labels.csv (index,class; 'transition' while moving).",
                        epilog=_EPILOG)
     s.add_argument("out", type=Path, help="new session folder (must not exist or be empty)")
-    s.add_argument("--seconds", type=_positive_float, help="length; the script is repeated or cut to fit "
+    s.add_argument("--seconds", type=number(0, 86_400, above=True), help="length; the script is repeated or cut to fit "
                    "(default: the script's own length, 25 s for the default script)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=seed, default=0)
     s.add_argument("--script", help='poses and their seconds, e.g. "hands_down:3,pigeon:6,uncrossed:4" '
                    "(default: normal and several anomalies with hands_down between)")
-    s.add_argument("--fps", type=_positive_float, default=30.0, help="frame rate (default 30)")
-    s.add_argument("--workers", type=_positive_int, help="processes (default: number of CPUs)")
+    s.add_argument("--fps", type=number(0, 1000, above=True), default=30.0, help="frame rate (default 30)")
+    s.add_argument("--workers", type=_WORKERS, help="processes (default: number of CPUs)")
     _add_camera(s)
 
     m = sub.add_parser("montage", help="a colour-mapped PNG with one frame per class (and hand crops), to look at",
                        epilog=_EPILOG)
     m.add_argument("out", type=Path, help="PNG file to write")
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--subjects", type=_positive_int, default=1, help="rows: one subject per row (default 1)")
+    m.add_argument("--seed", type=seed, default=0)
+    m.add_argument("--subjects", type=whole(1, 100), default=1, help="rows: one subject per row (default 1)")
     m.add_argument("--crops", action="store_true", help="show 128x128 hand crops instead of whole frames")
 
 

@@ -30,6 +30,8 @@ def check_output(out: Path, force: bool = False) -> None:
 
     from core.errors import SpaderError
 
+    if out.name in ("", ".", ".."):  # "", "/", ".": no file name to give a suffix to
+        raise SpaderError(f"--out {str(out)!r} names no file: give a model file name (e.g. model.safetensors)")
     target = out if out.suffix == ".safetensors" else out.with_suffix(".safetensors")
     if target.is_dir():
         raise SpaderError(f"--out {out} is a folder: give a model file name (e.g. {target / 'model.safetensors'})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from core.cli.option_types import whole
+from core.cli.option_types import seed, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--who", default="", help="who tunes (an operator's pseudonym), recorded in the calibration")
     parser.add_argument("--note", default="", help="why, or anything to keep with the calibration")
     parser.add_argument("--replicates", type=whole(1, 100000), default=1000, help="bootstrap replicates (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap (default 0)")
     parser.add_argument("--backend", choices=("auto", "torch", "onnxruntime", "openvino"), default="auto")
 
 

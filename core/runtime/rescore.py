@@ -81,6 +81,15 @@ def _score_batch(scorer: FrameScorer, frames: list[DepthFrame], files: ScoreFile
         return results
 
 
+def _note_problems(files: ScoreFiles, source: FrameSource) -> None:
+    """Add what the source found wrong while it was read (repaired timestamps, a file cut
+    short) to the recording's problems in the summary, once each."""
+    listed = files.header.recording.setdefault("problems", [])
+    for p in source.problems:
+        if p not in listed:
+            listed.append(p)
+
+
 def rescore(
     recording: str | os.PathLike[str] | None,
     out_dir: str | os.PathLike[str],
@@ -117,7 +126,10 @@ def rescore(
     if not force and any((out / n).exists() for n in (SCORES_FILE, SUMMARY_FILE)):
         raise SpaderError(f"{out} already holds scores; choose another folder or pass --force")
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent that is a file, no permission, a read-only disk
+        raise SpaderError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     try:  # a recording (or scorer) that cannot start leaves no empty --out folder behind
         if source is None:
             if recording is None:
@@ -206,12 +218,14 @@ def rescore(
                 if on_progress is not None:
                     on_progress(files.counts["frames"], info.frame_count)
             if time.monotonic() - last_summary >= SUMMARY_EVERY_S:
+                _note_problems(files, source)
                 files.write_summary(False)
                 last_summary = time.monotonic()
         complete = stopped is None  # a recording given up on is not scored completely
     except BaseException:
         reader.stop()
         files.close()
+        _note_problems(files, source)
         files.write_summary(False, interrupted=True)
         raise
     finally:
@@ -223,5 +237,6 @@ def rescore(
         except Exception:
             pass
     files.close()
+    _note_problems(files, source)
     final = files.write_summary(complete, stopped=stopped)
     return RescoreOutcome(out, final, files.counts["frames"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import SpaderError
+from core.errors import SpaderError, shown
 
 FORMAT = "spader-protocol"
 FORMAT_VERSION = 1
@@ -73,10 +73,10 @@ class Protocol:
 
 def _number(where: str, d: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
     v = d.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-        raise ProtocolError(f"{where}: {key} must be a number, got {v!r}")
-    if not lo <= float(v) <= hi:
-        raise ProtocolError(f"{where}: {key} must be between {lo:g} and {hi:g}, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+        raise ProtocolError(f"{where}: {key} must be a number, got {shown(v)}")
+    if not lo <= v <= hi:  # exact for an int of any length (float(v) would overflow)
+        raise ProtocolError(f"{where}: {key} must be between {lo:g} and {hi:g}, got {shown(v)}")
     return float(v)
 
 
@@ -98,10 +98,10 @@ def parse_protocol(d: Any, source: str = "protocol", path: Path | None = None) -
     if not isinstance(d, dict):
         raise ProtocolError(f"{source}: expected a JSON object, got {type(d).__name__}")
     if d.get("format") != FORMAT:
-        raise ProtocolError(f"{source}: not a protocol file (format {d.get('format')!r}, expected {FORMAT!r})")
+        raise ProtocolError(f"{source}: not a protocol file (format {shown(d.get('format'))}, expected {FORMAT!r})")
     ver = d.get("format_version")
-    if ver != FORMAT_VERSION:
-        raise ProtocolError(f"{source}: protocol format version {ver!r} is not supported (this version reads {FORMAT_VERSION})")
+    if ver != FORMAT_VERSION or isinstance(ver, bool) or not isinstance(ver, int):
+        raise ProtocolError(f"{source}: protocol format version {shown(ver)} is not supported (this version reads {FORMAT_VERSION})")
     known = {"format", "format_version", "name", "version", "note", "tasks"}
     unknown = sorted(set(d) - known)
     if unknown:
@@ -122,7 +122,7 @@ def parse_protocol(d: Any, source: str = "protocol", path: Path | None = None) -
             raise ProtocolError(f"{where}: unknown key(s) {', '.join(unknown)}")
         tid = _text(where, t, "id", required=True)
         if not _TASK_ID.match(tid):
-            raise ProtocolError(f"{where}: id {tid!r} must be 1-32 lowercase letters, digits, '_' or '-', starting with a letter")
+            raise ProtocolError(f"{where}: id {shown(tid)} must be 1-32 lowercase letters, digits, '_' or '-', starting with a letter")
         if any(x.id == tid for x in tasks):
             raise ProtocolError(f"{where}: id {tid!r} is used twice")
         limit = _number(where, t, "time_limit_s", 10.0, 1.0, 600.0)
@@ -131,10 +131,10 @@ def parse_protocol(d: Any, source: str = "protocol", path: Path | None = None) -
             raise ProtocolError(f"{where}: hold_s ({hold:g} s) must be shorter than time_limit_s ({limit:g} s)")
         attempts = t.get("attempts", 2)
         if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 10:
-            raise ProtocolError(f"{where}: attempts must be a whole number from 1 to 10, got {attempts!r}")
+            raise ProtocolError(f"{where}: attempts must be a whole number from 1 to 10, got {shown(attempts)}")
         countdown = t.get("countdown_s", 3)
         if isinstance(countdown, bool) or not isinstance(countdown, int) or not 0 <= countdown <= 10:
-            raise ProtocolError(f"{where}: countdown_s must be a whole number from 0 to 10, got {countdown!r}")
+            raise ProtocolError(f"{where}: countdown_s must be a whole number from 0 to 10, got {shown(countdown)}")
         picture = t.get("subject_picture")
         if picture is not None and not isinstance(picture, str):
             raise ProtocolError(f"{where}: subject_picture must be a file name or null")
@@ -160,4 +160,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
         d = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # a number of 5000 digits, lists nested 100 000 deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ProtocolError(f"{p}: not a usable protocol file ({reason})") from None
     return parse_protocol(d, str(p), p.resolve())

@@ -2,24 +2,27 @@
 
 Format version 1 (docs/model-format.md has every key): tensors ``vae.<state_dict key>``
 and ``regressor.<state_dict key>``; header metadata ``format = "spader-model"``,
-``format_version = "1"`` and ``meta``, a JSON object. Every save writes ``vae`` and
+``format_version = "1"``, ``meta``, a JSON object, and ``sha256``, the digest of the meta
+text and of every tensor (``content_digest``). Every save writes ``vae`` and
 ``regressor`` (the architectures), ``input_size``, ``software_version`` and ``created``;
 `spader train` adds ``name``, ``threshold`` (with ``threshold_method`` and
 ``threshold_validation``), ``normal_class``, ``known_classes``, ``classes``, ``preprocess``,
 ``train_config``, ``train_seconds``, ``split``, ``data``, ``seed`` and ``command``.
 M (VAE samples per frame) is not stored: scoring uses ``scorers.M_SAMPLES``.
-Loading never unpickles, checks keys, shapes and values, and names the problem when the
-file is damaged or does not match.
+Loading never unpickles, checks keys, shapes and values and the digest (a file written
+before the digest existed has none and loads without that check), and names the problem
+when the file is damaged or does not match.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -27,12 +30,13 @@ from safetensors.torch import load_file, save_file
 
 from core import __version__
 from core.device import place_model
-from core.errors import ModelFileError
+from core.errors import ModelFileError, shown
 from core.spader.regressor import Regressor, RegressorConfig
 from core.spader.vae import VAE, VAEConfig
 
 FORMAT = "spader-model"
 FORMAT_VERSION = "1"
+DIGEST_KEY = "sha256"  # header metadata: content_digest() of the file, checked on load
 
 
 @dataclass
@@ -103,7 +107,9 @@ def save_model(model: SpaderModel, path: str | Path) -> Path:
     tensors.update(
         {f"regressor.{k}": v.detach().cpu().contiguous() for k, v in model.regressor.state_dict().items()}
     )
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": json.dumps(meta)}
+    meta_text = json.dumps(meta)
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": meta_text,
+              DIGEST_KEY: content_digest(meta_text, tensors)}
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=header)
     # safetensors creates its file readable by the owner only; a model is shared like any
@@ -114,23 +120,41 @@ def save_model(model: SpaderModel, path: str | Path) -> Path:
     return path
 
 
-def read_header(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a model file, without loading its weights."""
+def content_digest(meta_text: str, tensors: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 of a model file's content: its meta text and every tensor (name, dtype,
+    shape, bytes) in name order. Stored in the file; a changed byte anywhere in the
+    metadata or the weights no longer matches it."""
+    h = hashlib.sha256(b"spader-model 1\0")
+    h.update(meta_text.encode("utf-8", errors="surrogatepass"))
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"\0{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _raw_header(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
-    path = _existing(path)
     try:
         with safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
+            return f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{path}: not a readable safetensors file ({exc})") from None
-    return _parse_header(path, header)
+
+
+def read_header(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file, without loading its weights (nor checking them
+    against the file's digest: ``load_model`` does)."""
+    path = _existing(path)
+    return _parse_header(path, _raw_header(path))
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> SpaderModel:
     """Load and validate a model file; raise ModelFileError naming what is wrong."""
     path = _existing(path)
-    meta = read_header(path)
+    raw = _raw_header(path)
+    meta = _parse_header(path, raw)
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -139,12 +163,25 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> SpaderMo
         vae_cfg = VAEConfig.from_dict(meta["vae"])
         reg_cfg = RegressorConfig.from_dict(meta["regressor"])
         model = build_model(vae_cfg, reg_cfg)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: the architecture in its metadata is invalid ({exc})") from None
     for prefix, module in (("vae.", model.vae), ("regressor.", model.regressor)):
         _load_part(path, prefix, module, tensors)
+    _check_digest(path, raw, tensors)
     model.meta = meta
     return model.to(device).eval()
+
+
+def _check_digest(path: Path, raw: dict[str, str], tensors: Mapping[str, torch.Tensor]) -> None:
+    """A file that carries a digest must match it: a flipped bit in a weight loads as a
+    number like any other, so only the digest tells that the model is not the one saved."""
+    if DIGEST_KEY not in raw:
+        return  # written before files carried a digest (the bundled model)
+    if raw[DIGEST_KEY] != content_digest(raw["meta"], tensors):
+        raise ModelFileError(
+            f"{path}: the file is damaged: its weights or metadata differ from what was saved "
+            f"(the SHA-256 stored in it does not match); use an intact copy of the model"
+        )
 
 
 def _existing(path: str | Path) -> Path:
@@ -166,8 +203,10 @@ def _parse_header(path: Path, header: dict[str, str]) -> dict[str, Any]:
         )
     try:
         meta = json.loads(header["meta"])
-    except (KeyError, json.JSONDecodeError) as exc:
+    except (KeyError, ValueError) as exc:  # ValueError: bad JSON or a number of 5000 digits
         raise ModelFileError(f"{path}: the metadata JSON is missing or damaged ({exc})") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: the metadata JSON is damaged (nested too deeply)") from None
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: the metadata is not a JSON object")
     _check_meta(path, meta)
@@ -178,17 +217,16 @@ def _whole(v: object, lo: int, hi: int) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
 
 
+
 def _check_meta(path: Path, meta: dict[str, Any]) -> None:
     """Every value the app acts on, with bounds: a damaged or hostile header is refused
     here, not found later as a crash, a NaN verdict or an 800 GB allocation."""
-    import math
-
     t = meta.get("threshold")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
-                          or abs(t) > 1e6):
-        raise ModelFileError(f"{path}: its threshold {t!r} is not a usable number (a finite number up to 1e6)")
+    # abs(t) <= 1e6 is false for NaN and the infinities, and exact for an int of any length
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not abs(t) <= 1e6):
+        raise ModelFileError(f"{path}: its threshold {shown(t)} is not a usable number (a finite number up to 1e6)")
     if "name" in meta and not isinstance(meta["name"], str):
-        raise ModelFileError(f"{path}: its name {meta['name']!r} is not text")
+        raise ModelFileError(f"{path}: its name {shown(meta['name'])} is not text")
     if "preprocess" in meta and not isinstance(meta["preprocess"], dict):
         raise ModelFileError(f"{path}: its preprocessing settings are not a JSON object")
     for part, keys in (("vae", ("input_size", "latent_dim")), ("regressor", ("input_size",))):
@@ -197,14 +235,14 @@ def _check_meta(path: Path, meta: dict[str, Any]) -> None:
             raise ModelFileError(f"{path}: the architecture in its metadata is invalid (no '{part}' object)")
         for k in keys:
             if k in cfg and not _whole(cfg[k], 1, 4096):
-                raise ModelFileError(f"{path}: {part}.{k} = {cfg[k]!r} is outside 1..4096")
-        widths = cfg.get("widths", [])
-        if not isinstance(widths, list) or len(widths) > 12 or not all(_whole(w, 1, 4096) for w in widths):
-            raise ModelFileError(f"{path}: {part}.widths = {widths!r}: up to 12 whole numbers in 1..4096")
+                raise ModelFileError(f"{path}: {part}.{k} = {shown(cfg[k])} is outside 1..4096")
+        widths = cfg.get("widths", [1])
+        if not isinstance(widths, list) or not 1 <= len(widths) <= 12 or not all(_whole(w, 1, 4096) for w in widths):
+            raise ModelFileError(f"{path}: {part}.widths = {shown(widths)}: 1 to 12 whole numbers in 1..4096")
         if "members" in cfg and not _whole(cfg["members"], 1, 16):
-            raise ModelFileError(f"{path}: {part}.members = {cfg['members']!r} is outside 1..16")
+            raise ModelFileError(f"{path}: {part}.members = {shown(cfg['members'])} is outside 1..16")
         if "convs_per_level" in cfg and not _whole(cfg["convs_per_level"], 1, 8):
-            raise ModelFileError(f"{path}: {part}.convs_per_level = {cfg['convs_per_level']!r} is outside 1..8")
+            raise ModelFileError(f"{path}: {part}.convs_per_level = {shown(cfg['convs_per_level'])} is outside 1..8")
 
 
 def _load_part(path: Path, prefix: str, module: torch.nn.Module, tensors: dict) -> None:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-from core.errors import SpaderError
+from core.errors import SpaderError, shown
 
 FORMAT = "spader-calibration"
 FORMAT_VERSION = 1
@@ -80,18 +79,23 @@ def read_calibration(path: str | os.PathLike[str], model: Any | None = None) -> 
         raise SpaderError(f"{p}: no such calibration file") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise SpaderError(f"{p}: not a readable calibration file ({exc})") from None
+    except RecursionError:
+        raise SpaderError(f"{p}: not a readable calibration file (nested too deeply)") from None
     if not isinstance(c, dict) or c.get("format") != FORMAT:
         raise SpaderError(f"{p}: not a calibration file (format {FORMAT!r} expected)")
-    if not isinstance(c.get("format_version"), int) or c["format_version"] > FORMAT_VERSION:
-        raise SpaderError(f"{p}: calibration format version {c.get('format_version')!r} is not one this app reads")
+    version = c.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise SpaderError(f"{p}: calibration format version {shown(version)} is not one this app reads")
     th = c.get("threshold")
-    if isinstance(th, bool) or not isinstance(th, (int, float)) or not math.isfinite(th) or abs(th) > 1e6:
-        raise SpaderError(f"{p}: the threshold {th!r} is not a usable number")
-    sha = (c.get("model") or {}).get("sha256")
+    # abs(th) <= 1e6 is false for NaN and the infinities, and exact for an int of any length
+    if isinstance(th, bool) or not isinstance(th, (int, float)) or not abs(th) <= 1e6:
+        raise SpaderError(f"{p}: the threshold {shown(th)} is not a usable number")
+    named = c.get("model")
+    sha = named.get("sha256") if isinstance(named, dict) else None
     if not isinstance(sha, str) or len(sha) != 64:
         raise SpaderError(f"{p}: it names no model (model.sha256)")
     if model is not None and sha != model_sha256(model):
-        raise SpaderError(f"{p} was tuned for another model ({(c.get('model') or {}).get('name')!r}, "
+        raise SpaderError(f"{p} was tuned for another model ({shown(named.get('name'))}, "
                           f"SHA-256 {sha[:12]}…), not {getattr(model, 'name', 'this model')!r} "
                           f"({model_sha256(model)[:12]}…): tune this model instead")
     return c
@@ -100,12 +104,22 @@ def read_calibration(path: str | os.PathLike[str], model: Any | None = None) -> 
 def source_text(calib: dict[str, Any]) -> str:
     """How the window names a calibrated threshold: "tuned 2026-12-01 by op-3 · sensitivity 95 % [91, 98]"."""
     when = str(calib.get("when") or "")[:10]
-    who = calib.get("who") or "?"
-    rates = calib.get("rates") or {}
+    who = calib.get("who")
+    who = who if isinstance(who, str) and who else "?"
+    rates = calib.get("rates")
+    rates = rates if isinstance(rates, dict) else {}
     kind = str(calib.get("rule") or "").split("=")[0]
     if kind == "specificity":
         name, v, ivl = "specificity", rates.get("specificity"), rates.get("specificity_95")
     else:
         name, v, ivl = "sensitivity", rates.get("sensitivity"), rates.get("sensitivity_95")
-    rate = "" if v is None else f" · {name} {100 * v:.0f} %" + (f" [{100 * ivl[0]:.0f}, {100 * ivl[1]:.0f}]" if ivl else "")
+    if not _rate(v):  # a damaged rate is left out of the text, never a crash
+        return f"tuned {when} by {who}"
+    rate = f" · {name} {100 * v:.0f} %"
+    if isinstance(ivl, list) and len(ivl) == 2 and all(_rate(x) for x in ivl):
+        rate += f" [{100 * ivl[0]:.0f}, {100 * ivl[1]:.0f}]"
     return f"tuned {when} by {who}{rate}"
+
+
+def _rate(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1

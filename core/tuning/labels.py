@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import SpaderError
+from core.errors import SpaderError, shown
 from core.private_files import write_private_json
 
 LABELS_FILE = "labels.json"
@@ -25,6 +25,7 @@ FORMAT_VERSION = 1
 NORMAL = "normal"
 IGNORE = "ignore"
 JUDGEMENTS = ("imitated", "not_imitated")
+MAX_FRAME = 2 ** 31 - 1  # 2.3 years at 30 frames/s: no session is longer
 _CLASS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -55,6 +56,8 @@ class SessionLabels:
         a, b = sorted((int(start), int(end)))
         if a < 0:
             raise SpaderError("a label range starts at frame 0 or later")
+        if b > MAX_FRAME:
+            raise SpaderError(f"a label range ends at frame {MAX_FRAME} at the latest, not {shown(b)}")
         r = LabelRange(a, b, check_class(label))
         self.ranges.append(r)
         return r
@@ -104,20 +107,43 @@ def read_labels(session: str | os.PathLike[str]) -> SessionLabels:
         d = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SpaderError(f"{p}: not a readable labels file ({exc})") from None
+    except RecursionError:
+        raise SpaderError(f"{p}: not a readable labels file (nested too deeply)") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise SpaderError(f"{p}: not a labels file (format {FORMAT!r} expected)")
     version = d.get("format_version", 0)
     if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
-        raise SpaderError(f"{p}: labels format version {version!r} is not one this app reads ({FORMAT_VERSION})")
-    out = SessionLabels(labeller=d.get("labeller"))
-    try:
-        for r in d.get("ranges", []):
-            out.add(int(r["start"]), int(r["end"]), str(r["label"]))
-        for a in d.get("attempts", []):
-            out.judge_attempt(str(a["task_id"]), int(a["attempt"]), str(a["judgement"]))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SpaderError(f"{p}: a damaged entry ({exc})") from None
+        raise SpaderError(f"{p}: labels format version {shown(version)} is not one this app reads ({FORMAT_VERSION})")
+    labeller = d.get("labeller")
+    if labeller is not None and not isinstance(labeller, str):
+        raise SpaderError(f"{p}: the labeller {shown(labeller)} is not text")
+    out = SessionLabels(labeller=labeller)
+    # Each value has its own type: a number is never read from text, nor a whole number
+    # from 2.5, nor a label from null (which str() would make the class "None").
+    for r in _entries(p, d, "ranges"):
+        start, end, label = _field(p, r, "start", int), _field(p, r, "end", int), _field(p, r, "label", str)
+        out.add(start, end, label)
+    for a in _entries(p, d, "attempts"):
+        task, number = _field(p, a, "task_id", str), _field(p, a, "attempt", int)
+        if not task or number < 1:
+            raise SpaderError(f"{p}: a damaged attempt entry {shown(a)} (a task id and an attempt number from 1)")
+        out.judge_attempt(task, number, _field(p, a, "judgement", str))
     return out
+
+
+def _entries(p: Path, d: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    v = d.get(key, [])
+    if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+        raise SpaderError(f"{p}: {key} must be a list of objects, got {shown(v)}")
+    return v
+
+
+def _field(p: Path, entry: dict[str, Any], key: str, kind: type) -> Any:
+    v = entry.get(key)
+    if isinstance(v, bool) or not isinstance(v, kind):
+        what = "a whole number" if kind is int else "text"
+        raise SpaderError(f"{p}: a damaged entry {shown(entry)}: {key} must be {what}, got {shown(v)}")
+    return v
 
 
 def write_labels(session: str | os.PathLike[str], labels: SessionLabels) -> Path:
