@@ -32,7 +32,6 @@ class TimestampGuard:
         self.backward = 0  # frames whose time did not move forward
         self.gaps = 0  # frames after a gap longer than max_gap_s
         self.longest_gap_s = 0.0
-        self.first_problem: str | None = None  # the first repair, described (for an event)
         self.frames = 0
         self.untrusted = False
         self._offset_us = 0
@@ -77,8 +76,8 @@ class TimestampGuard:
                 repaired = last + self._step_us
                 self._offset_us += repaired - t
                 t = repaired
-                if self.first_problem is None:
-                    self.first_problem = message = (
+                if self.repairs == 1:  # the first repair is described in an event
+                    message = (
                         f"the timestamps of this recording are damaged: frame {frame.index}'s time {what}; "
                         f"it is placed one frame step after the frame before and playback goes on")
                 if self.repairs >= UNTRUSTED_AFTER and self.repairs * 100 >= self.frames:

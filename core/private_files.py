@@ -8,7 +8,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from core.errors import SpaderError
 
@@ -38,6 +38,14 @@ def write_private(path: str | os.PathLike[str], data: bytes, what: str = "the fi
             pass
         raise SpaderError(f"cannot write {what} {p}: {exc.strerror or exc}") from None
     return p
+
+
+def open_private_text(path: str | os.PathLike[str]) -> TextIO:
+    """A new text file to stream rows into, 600 from the first byte whatever the umask
+    (for files written as they grow, which ``write_private`` cannot do)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    return open(fd, "w", newline="", encoding="utf-8")
 
 
 def _finite(v: Any) -> Any:

@@ -241,47 +241,25 @@ def test_a_failed_score_run_leaves_no_empty_output_folder(tmp_path: Path) -> Non
 
 
 # -- timestamps: checked and repaired where a recording is read (capture/timestamps.py) ---------------------------
-class _TimedFrames:
-    """A file-like source whose frames carry the given device times (µs)."""
+def _timed_source(times_us: list[int]):
+    """A seekable in-memory recording whose frames carry the given device times (µs)."""
+    import numpy as np
 
-    @staticmethod
-    def source(times_us: list[int], fps: float = 30.0):
-        import numpy as np
+    from capture.frame import DepthFrame
+    from capture.sources.memory import MemorySource
 
-        from capture.frame import DepthFrame
-        from capture.sources.base import EndOfStream, FrameSource, SourceInfo
+    class Timed(MemorySource):
+        def seek(self, t_s: float) -> None:  # only back to the start: what a loop asks for
+            self.i = 0
 
-        class Timed(FrameSource):
-            def __init__(self) -> None:
-                super().__init__()
-                self.i = 0
-
-            def _open(self) -> None:
-                self.i = 0
-
-            def _close(self) -> None:
-                pass
-
-            @property
-            def info(self) -> SourceInfo:
-                return SourceInfo(sensor="test", fps=fps, width=4, height=4, frame_count=len(times_us), can_seek=True)
-
-            def seek(self, t_s: float) -> None:
-                self.i = 0
-
-            def read(self, timeout_s: float = 0.1):
-                if self.i >= len(times_us):
-                    raise EndOfStream
-                i, self.i = self.i, self.i + 1
-                return DepthFrame(np.full((4, 4), 800, np.uint16), 1.0, i, times_us[i])
-
-        return Timed()
+    depth = np.full((4, 4), 800, np.uint16)
+    return Timed([DepthFrame(depth, 1.0, i, t) for i, t in enumerate(times_us)], len(times_us))
 
 
 def _play(times_us: list[int], **paced_kw):
     from capture.sources.pacing import Paced
 
-    src = Paced(_TimedFrames.source(times_us), **{"speed": None, **paced_kw})
+    src = Paced(_timed_source(times_us), **{"speed": None, **paced_kw})
     frames = list(src)
     return src, frames, src.poll_events()
 
@@ -343,7 +321,7 @@ def test_shuffled_timestamps_still_give_a_verdict_for_nearly_every_frame() -> No
 def test_a_seek_or_a_loop_is_not_taken_for_damaged_timestamps() -> None:
     from capture.sources.pacing import Paced
 
-    src = Paced(_TimedFrames.source([i * 33_333 for i in range(20)]), speed=None, loop=True)
+    src = Paced(_timed_source([i * 33_333 for i in range(20)]), speed=None, loop=True)
     src.open()
     for _ in range(45):  # two loops
         src.read()

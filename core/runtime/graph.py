@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from core.errors import SpaderError
-from core.spader.checkpoint import SpaderModel
+from core.spader.checkpoint import SpaderModel, hash_tensors
 from core.spader.scorers import M_SAMPLES, SCORER_KEYS, score_with_noise, uses_fast_gradcam
 
 GRAPH_VERSION = "1"  # bump when the exported computation or its inputs/outputs change
@@ -40,11 +40,8 @@ def model_digest(model: SpaderModel) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"vae": model.vae.config.to_dict(), "regressor": model.regressor.config.to_dict()},
                         sort_keys=True).encode())
-    for prefix, module in (("vae", model.vae), ("regressor", model.regressor)):
-        for name, t in sorted(module.state_dict().items()):
-            t = t.detach().cpu().contiguous()
-            h.update(f"{prefix}.{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    for prefix, module in (("vae", model.vae), ("regressor", model.regressor)):  # vae first, as always
+        hash_tensors(h, {f"{prefix}.{name}": t for name, t in module.state_dict().items()})
     return h.hexdigest()
 
 

@@ -10,7 +10,6 @@ batch), so an interrupted run keeps every row it wrote.
 from __future__ import annotations
 
 import csv
-import os
 import datetime as _dt
 import math
 import time
@@ -23,6 +22,7 @@ import numpy as np
 from capture.session.format import write_json_atomic
 from core import __version__
 from core.errors import SpaderError
+from core.private_files import open_private_text
 from core.runtime.overlay import render_overlay
 from core.runtime.results import FrameResult
 from core.runtime.verdict import Verdict, VerdictState
@@ -106,13 +106,6 @@ class RunHeader:
     started: str = field(default_factory=now_iso)
 
 
-def _private_text(path: Path):
-    """A new text file for writing, readable by its owner only (600)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    return open(fd, "w", newline="", encoding="utf-8")
-
-
 class ScoreFiles:
     """The output folder of one run; ``close`` ends the open verdict segment."""
 
@@ -131,10 +124,10 @@ class ScoreFiles:
         self.fps = fps
         self.depth_range = depth_range
         self.overlays_asked, self.video_asked = overlays, video
-        self._scores_f = _private_text(out / SCORES_FILE)  # health data: 600 whatever the umask
+        self._scores_f = open_private_text(out / SCORES_FILE)  # health data: 600 whatever the umask
         self._scores = csv.writer(self._scores_f, lineterminator="\n")
         self._scores.writerow(SCORE_COLUMNS)
-        self._verdicts_f = _private_text(out / VERDICTS_FILE)
+        self._verdicts_f = open_private_text(out / VERDICTS_FILE)
         self._verdicts = csv.writer(self._verdicts_f, lineterminator="\n")
         self._verdicts.writerow(VERDICT_COLUMNS)
         self.flush()

@@ -126,11 +126,17 @@ def content_digest(meta_text: str, tensors: Mapping[str, torch.Tensor]) -> str:
     metadata or the weights no longer matches it."""
     h = hashlib.sha256(b"spader-model 1\0")
     h.update(meta_text.encode("utf-8", errors="surrogatepass"))
+    hash_tensors(h, tensors)
+    return h.hexdigest()
+
+
+def hash_tensors(h: Any, tensors: Mapping[str, torch.Tensor]) -> None:
+    """Feed every tensor to ``h`` in name order: its name, dtype, shape and bytes (the one
+    encoding of both digests: ``content_digest`` here, ``runtime.graph.model_digest``)."""
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
-        h.update(f"\0{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
 
 
 def _raw_header(path: Path) -> dict[str, str]:
