@@ -139,7 +139,11 @@ def main(args) -> int:
             print(format_report(report))
             print(to_json(report))
             if getattr(args, "benchmark_json", None):
-                Path(args.benchmark_json).write_text(to_json(report) + "\n")
+                try:
+                    Path(args.benchmark_json).write_text(to_json(report) + "\n")
+                except OSError as exc:  # a full disk; the path itself was checked before the run
+                    print(f"could not write {args.benchmark_json}: {exc.strerror or exc}", file=sys.stderr)
+                    return 1
             if getattr(args, "screenshot", None):
                 app.processEvents()
                 if not window.grab().save(str(args.screenshot)):

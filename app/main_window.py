@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.labels = None  # core.tuning.labels.SessionLabels of the session on show
         self._label_in: int | None = None  # the pending "in" mark
         self._labels_readonly = False
-        self._units_checked = True  # the first frame of each new source is checked (_check_depth_units)
+        self._units_checked = True  # True once a frame of this source said the unit may be wrong (_check_depth_units)
         if demo_path is None:
             from core.assets import DEMO_SESSION
 
@@ -959,21 +959,18 @@ class MainWindow(QMainWindow):
             b.show_message("scoring", f"Scoring problem: {message}", "error")
 
     def _check_depth_units(self, frame) -> None:
-        """A source whose depth, read with its unit, lies outside any range a person sits
-        in (0.2 to 5 m) probably has the wrong unit: say so, with the usual ones."""
-        import numpy as np
+        """A frame whose depth, read with its unit, lies outside any range a person sits in
+        (capture.depth_units) probably has the wrong unit: say so, with the usual ones. Every
+        frame is checked until one is found (a folder can change unit part-way)."""
+        from capture.depth_units import implausible_depth_mm, unit_warning
 
-        d = np.asarray(frame.depth)
-        valid = d[d > 0]
-        if valid.size < 100:
+        mm = implausible_depth_mm(frame.depth, frame.unit_mm)
+        if mm is None:
             return
-        mm = float(np.median(valid)) * float(frame.unit_mm)
-        if 200.0 <= mm <= 5000.0:
-            return
+        self._units_checked = True
+        text = unit_warning(mm, frame.unit_mm)
         self.banner.show_message(
-            "units", f"The depth of this source is mostly at {mm / 1000:.2f} m when read as {frame.unit_mm:g} mm per "
-            "unit: nothing is in the range where hands are judged (about 0.3 to 1.8 m). The depth unit may be wrong: "
-            "Azure Kinect and Kinect v1 use 1 mm, RealSense SR305 0.125 mm. Open the folder again and choose its "
+            "units", f"Frame {frame.index}: {text[0].upper()}{text[1:]}. Open the folder again and choose its "
             "sensor.", "warning")
 
     def _say_short_recording(self) -> None:
@@ -1031,7 +1028,6 @@ class MainWindow(QMainWindow):
             if self.banner.has("scoring") and c.scoring_error is None and now - self._scoring_error_at > 2.0:
                 self.banner.clear_message("scoring")
         if tick.frame is not None and not self._units_checked:
-            self._units_checked = True
             self._check_depth_units(tick.frame)
         if tick.points:
             self.score_plot.add_points(tick.points)

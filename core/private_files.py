@@ -40,6 +40,16 @@ def write_private(path: str | os.PathLike[str], data: bytes, what: str = "the fi
     return p
 
 
+def make_private_dir(path: str | os.PathLike[str]) -> Path:
+    """A folder (and its missing parents) that only its owner can open: 700 whatever the
+    umask. An existing folder keeps its mode (it is the user's)."""
+    p = Path(path)
+    if not p.is_dir():
+        p.mkdir(parents=True, mode=0o700)
+        os.chmod(p, 0o700)  # mkdir's mode is masked by the umask
+    return p
+
+
 def open_private_text(path: str | os.PathLike[str]) -> TextIO:
     """A new text file to stream rows into, 600 from the first byte whatever the umask
     (for files written as they grow, which ``write_private`` cannot do)."""

@@ -54,3 +54,14 @@ def test_a_turn_and_a_shift_move_the_hand_but_bring_in_no_foreground() -> None:
 def test_settings_are_checked(bad: dict) -> None:
     with pytest.raises(ValueError, match="augmentation"):
         Augmentation(**bad)
+
+
+def test_the_vae_can_learn_from_unaugmented_frames_while_the_regressors_are_augmented() -> None:
+    from core.spader.recipe import FolderTrainConfig, recipe_settings
+
+    both = recipe_settings(FolderTrainConfig(normal="a", known=("b",)), 64, 1.0)
+    assert both.vae_train.augment is not None and both.reg_train.augment is not None
+    reg_only = recipe_settings(FolderTrainConfig(normal="a", known=("b",), vae_augment=False), 64, 1.0)
+    assert reg_only.vae_train.augment is None and reg_only.reg_train.augment is not None
+    none = recipe_settings(FolderTrainConfig(normal="a", known=("b",), augment=False), 64, 1.0)
+    assert none.vae_train.augment is None and none.reg_train.augment is None

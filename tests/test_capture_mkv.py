@@ -224,20 +224,7 @@ def test_a_recovered_recording_seeks_by_time(tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_damage_inside_a_recording_keeps_the_frames_before_it(tmp_path):
-    _, mkv, frames = _synthetic(tmp_path)
-    data = bytearray(mkv.data)
-    at = data.index(b"\x1f\x43\xb6\x75", mkv.frame_ends[6])  # the cluster after frame 6
-    data[at : at + 4] = b"\x00\x00\x00\x00"
-    path = tmp_path / "damaged.mkv"
-    path.write_bytes(bytes(data))
-    info, got, events, _, problems = _play(MkvSource(path))
-    assert len(got) == 7 and all(np.array_equal(f.depth, want) for f, want in zip(got, frames))
-    assert len(events) == 1 and f"damaged at byte {at:,}" in events[0].message and problems == [events[0].message]
-
-
-@pytest.mark.timeout(60)
-def test_a_block_claiming_more_bytes_than_the_file_has_ends_the_frames_there(tmp_path):
+def test_a_block_claiming_more_bytes_than_the_file_has_loses_that_frame_only(tmp_path):
     _, mkv, frames = _synthetic(tmp_path)
     data = bytearray(mkv.data)
     block = mkv.frame_ends[4] - 64 * 48 * 2 - 4 - 3  # the SimpleBlock of frame 4: ID, 2-byte size, header
@@ -248,7 +235,9 @@ def test_a_block_claiming_more_bytes_than_the_file_has_ends_the_frames_there(tmp
     t0 = time.monotonic()
     info, got, events, _, _ = _play(MkvSource(path))
     assert time.monotonic() - t0 < 10
-    assert len(got) == 4 and "damaged at byte" in events[0].message and "larger than what holds it" in events[0].message
+    # frame 4 is lost; reading goes on at the next cluster
+    assert [f.device_ts_us for f in got] == [t + OFFSET_US for i, t in enumerate(_times()) if i != 4]
+    assert "damaged at byte" in events[0].message and "larger than what holds it" in events[0].message
 
 
 @pytest.mark.timeout(60)
@@ -447,3 +436,43 @@ def test_a_damaged_calibration_leaves_the_intrinsics_unknown_and_the_process_ali
                          capture_output=True, text=True, timeout=50)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "1 True []"  # the file is whole: its frame plays, no problem to report
+
+
+@pytest.mark.timeout(60)
+def test_damage_inside_a_recording_loses_only_the_frames_there(tmp_path):
+    """The frames after a damaged cluster are read too (the next cluster is found again),
+    and the message says which stretch of recording time is lost."""
+    _, mkv, frames = _synthetic(tmp_path)
+    data = bytearray(mkv.data)
+    marker = b"\x1f\x43\xb6\x75"
+    starts = [i for i in range(len(data)) if data[i:i + 4] == marker]
+    assert len(starts) == N_FRAMES  # one cluster per frame
+    data[starts[8]:starts[8] + 4] = b"\x00\x00\x00\x00"  # cluster 8's ID: no element starts with 0x00
+    path = tmp_path / "damaged.mkv"
+    path.write_bytes(bytes(data))
+    ix = mkv_recover.scan(path)
+    assert not ix.intact and len(ix.skipped) == 1 and ix.damage is None
+    info, got, events, after, problems = _play(MkvSource(path))
+    keep = [i for i in range(N_FRAMES) if i != 8]
+    assert [f.device_ts_us for f in got] == [_times()[i] + OFFSET_US for i in keep]
+    assert all(np.array_equal(f.depth, frames[i]) for f, i in zip(got, keep))
+    assert [e.kind for e in events] == [EventKind.ERROR] and after == []
+    msg = events[0].message
+    t7, t9 = _times()[7] / 1e6, _times()[9] / 1e6
+    assert f"at byte {starts[8]:,}" in msg and f"the frames from {t7:.1f} s to {t9:.1f} s are lost" in msg
+    assert f"{N_FRAMES - 1} depth frames recovered" in msg and problems == [msg]
+
+
+@pytest.mark.timeout(60)
+def test_damaged_spots_with_no_cluster_after_them_keep_the_frames_before(tmp_path):
+    _, mkv, frames = _synthetic(tmp_path)
+    data = bytearray(mkv.data)
+    marker = b"\x1f\x43\xb6\x75"
+    starts = [i for i in range(len(data)) if data[i:i + 4] == marker]
+    for s in starts[15:]:  # no cluster from 15 on is readable
+        data[s:s + 4] = b"\x00\x00\x00\x00"
+    path = tmp_path / "damaged.mkv"
+    path.write_bytes(bytes(data))
+    info, got, events, _, problems = _play(MkvSource(path))
+    assert [f.device_ts_us for f in got] == [t + OFFSET_US for t in _times()[:15]]
+    assert len(events) == 1 and "15 depth frames before the damage were recovered" in events[0].message

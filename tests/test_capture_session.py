@@ -60,7 +60,7 @@ def test_device_time_keeps_increasing_when_the_source_loops_while_recording(tmp_
 def test_files_are_readable_without_our_code(tmp_path):
     frames = record(tmp_path / "s", n=3)
     header = json.loads((tmp_path / "s" / "session.json").read_text())
-    assert header["format"] == "spader-session" and header["version"] == 1
+    assert header["format"] == "spader-session" and header["version"] == 2
     assert header["closed"] is True and header["frame_count"] == 3
     rows = list(csv.DictReader(open(tmp_path / "s" / "index.csv")))
     assert [r["file"] for r in rows] == ["frames/000000.png", "frames/000001.png", "frames/000002.png"]

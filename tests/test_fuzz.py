@@ -211,7 +211,7 @@ def check_session(session: dict[str, Any], folder: Path, target: str, header_cha
             if e.index in intact_row:
                 assert (frame.device_ts_us, frame.host_ts_ns) == (dev, host), f"frame {e.index}: wrong timestamps"
             elif (frame.device_ts_us, frame.host_ts_ns) not in ((dev, host), (None, 0)):
-                note = "a damaged index row's digits read as other timestamps (index.csv has no checksum)"
+                note = "a damaged index row's digits read as other timestamps (its CRC-32 matched all the same)"
         if reader.problems:
             note = note or "opened with problems listed"
     assert fz.snapshot(folder) == before, "the reader changed the session folder"
@@ -1032,6 +1032,7 @@ def test_a_models_metadata_with_empty_widths_or_endless_numbers_is_a_clear_error
     (("intrinsics",), float("nan"), "intrinsics must be a JSON object"),
     (("intrinsics", "fx"), float("inf"), "fx must be a finite number"),
     (("intrinsics", "distortion", 0), float("nan"), "distortion"),
+    (("intrinsics", "distortion", 0), 10 ** 400, "distortion"),  # found by the fuzz: an OverflowError
     (("fps",), float("nan"), "fps must be a number"), (("fps",), "30", "fps must be a number"),
     (("unit_mm",), 1e308, "unit_mm must be a number"), (("unit_mm",), -1, "unit_mm must be a number"),
     (("width",), "64", "width must be a whole number"), (("height",), BIG, "more than 18 digits"),

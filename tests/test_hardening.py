@@ -65,6 +65,12 @@ def _with_meta(src: Path, dst: Path, change) -> Path:
     meta = json.loads(header["__metadata__"]["meta"])
     change(meta)
     header["__metadata__"]["meta"] = json.dumps(meta)
+    if "sha256" in header["__metadata__"]:  # as a save would: the digest of the new content
+        from safetensors.torch import load_file
+
+        from core.spader.checkpoint import content_digest
+
+        header["__metadata__"]["sha256"] = content_digest(header["__metadata__"]["meta"], load_file(str(src)))
     body = json.dumps(header).encode()
     body += b" " * (-len(body) % 8)
     dst.write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n:])

@@ -77,7 +77,9 @@ def test_score_a_session_writes_the_documented_files(session: Path, model_file: 
     assert sum(int(s["frames"]) for s in segs) == N
     s = json.loads((out / "summary.json").read_text())
     assert s["format"] == "spader-scores" and s["version"] == 1 and s["complete"] is True
-    assert s["counts"] == {"frames": N, "with_hand": N - 2, "no_hand": 2, "read_errors": 0, "errors": 0}
+    assert s["counts"] == {"frames": N, "with_hand": N - 2, "no_hand": 2, "read_errors": 0, "unit_suspect": 0,
+                           "errors": 0}
+    assert s["warnings"] == []
     assert s["model"]["name"] == "tiny" and s["threshold"] == 0.0 and s["threshold_source"] == "model"
     assert s["verdict_settings"]["normal_hold_s"] == 0.2  # taken from the session header
     assert sum(s["verdict_fraction"].values()) == pytest.approx(1.0)

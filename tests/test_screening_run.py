@@ -34,6 +34,11 @@ def test_the_demo_screening_fails_then_succeeds_and_everything_is_recorded(tmp_p
     h = folder.header()
     assert h["operator"] == "op-3" and h["site"] == "bench" and h["protocol"]["name"] == "YFPIT pigeon (bundled)"
     assert len(h["models"]["pigeon"]["sha256"]) == 64 and h["models"]["pigeon"]["threshold_source"] == "model"
+    from core.assets import DEFAULT_MODEL
+    from core.spader.checkpoint import load_model, model_digest
+
+    # the model's digest, the one a calibration of it names (not the file's bytes)
+    assert h["models"]["pigeon"]["sha256"] == model_digest(load_model(DEFAULT_MODEL))
     res = folder.results()
     (task,) = res["tasks"]
     assert [a["outcome"] for a in task["attempts"]] == ["not_imitated", "imitated"]
@@ -65,7 +70,8 @@ def test_the_demo_screening_fails_then_succeeds_and_everything_is_recorded(tmp_p
     text = " ".join(" ".join(pg.extract_text().split()) for pg in pages)
     for needle in ("P-0001", "op-3", "bench", "YFPIT pigeon (bundled), version 1.0", h["models"]["pigeon"]["sha256"],
                    "not imitated within 10 s", "imitated in", "Result: all imitated", "not a diagnosis",
-                   f"page 1 of {len(pages)}", "attempt 1: not imitated", "anomaly", "normal"):
+                   f"page 1 of {len(pages)}", "attempt 1: not imitated", "anomaly", "normal",
+                   "Grad-CAM of the recorded model"):  # the header's digest found the model
         assert needle in text, needle
     import shutil
 

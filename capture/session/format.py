@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,25 @@ from capture.errors import CaptureError, CorruptFile
 from capture.frame import Intrinsics
 
 FORMAT_NAME = "spader-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each index row ends with its CRC-32 (version 1 rows have none)
 HEADER_FILE = "session.json"
 INDEX_FILE = "index.csv"
 FRAMES_DIR = "frames"
-INDEX_COLUMNS = ("index", "file", "device_ts_us", "host_ts_ns")
+INDEX_COLUMNS_V1 = ("index", "file", "device_ts_us", "host_ts_ns")
+INDEX_COLUMNS = (*INDEX_COLUMNS_V1, "crc32")
+
+
+def index_row(index: int, file: str, device_ts_us: int | None, host_ts_ns: int | None) -> str:
+    """One index row with its newline: the four fields, then the CRC-32 of their text (8 hex
+    digits), so that a changed digit is found rather than read as another timestamp."""
+    body = f"{index},{file},{'' if device_ts_us is None else device_ts_us},{'' if host_ts_ns is None else host_ts_ns}"
+    return f"{body},{zlib.crc32(body.encode()):08x}\n"
+
+
+def row_checksum_ok(fields: list[str]) -> bool:
+    """Whether a five-field row's CRC-32 matches its first four fields."""
+    body = ",".join(fields[:4])
+    return fields[4] == f"{zlib.crc32(body.encode('utf-8', errors='surrogatepass')):08x}"
 FRAME_NAME_RE = re.compile(r"^(\d{6,})\.png$")
 
 
@@ -161,7 +176,8 @@ def _intrinsics(d: Any) -> Intrinsics | None:
         vals[key] = float(v)
     dist = d.get("distortion")
     if dist is not None:
-        if not isinstance(dist, list) or len(dist) > 16 or not all(_real(v) and math.isfinite(v) for v in dist):
+        # abs(v) <= 1e6: false for NaN and the infinities, exact for an int of any length
+        if not isinstance(dist, list) or len(dist) > 16 or not all(_real(v) and abs(v) <= 1e6 for v in dist):
             raise CorruptFile(f"{where}: distortion must be a list of up to 16 finite numbers")
         dist = tuple(float(v) for v in dist)
     w, h = _size(d, "width", where), _size(d, "height", where)

@@ -16,7 +16,8 @@ from typing import Any, Iterator
 from capture.errors import CaptureError, CorruptFile
 from capture.frame import DepthFrame
 from capture.pngio import read_png16
-from capture.session.format import FRAME_NAME_RE, FRAMES_DIR, INDEX_COLUMNS, INDEX_FILE, SessionMeta, read_header
+from capture.session.format import (FRAME_NAME_RE, FRAMES_DIR, INDEX_COLUMNS, INDEX_COLUMNS_V1, INDEX_FILE, SessionMeta,
+                                    read_header, row_checksum_ok)
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,15 @@ class FrameEntry:
     host_ts_ns: int | None
 
 
-def _parse_row(line: str) -> FrameEntry | None:
+def _parse_row(line: str, checked: bool = False) -> FrameEntry | None:
+    """A row, or None when it is damaged. A row with a CRC-32 must match it; ``checked``
+    (format version 2): a row without one is damaged too."""
     parts = line.split(",")
-    if len(parts) != len(INDEX_COLUMNS):
+    if len(parts) == len(INDEX_COLUMNS):
+        if not row_checksum_ok(parts):
+            return None
+        parts = parts[:4]
+    elif len(parts) != len(INDEX_COLUMNS_V1) or checked:
         return None
     try:
         index = int(parts[0])
@@ -43,7 +50,9 @@ def _parse_row(line: str) -> FrameEntry | None:
     return FrameEntry(index, parts[1], dev, host)
 
 
-def _read_index(path: Path, problems: list[str]) -> dict[int, FrameEntry]:
+def _read_index(path: Path, problems: list[str], version: int) -> dict[int, FrameEntry]:
+    """The index's rows by frame; from format version 2 on every row must carry its CRC-32
+    (whatever the index's own header row says: it may be the damaged line)."""
     entries: dict[int, FrameEntry] = {}
     try:
         text = path.read_bytes().decode("utf-8", errors="replace")
@@ -57,14 +66,16 @@ def _read_index(path: Path, problems: list[str]) -> dict[int, FrameEntry]:
     tail = lines.pop()  # text after the last newline: a row cut off by a crash
     if tail.strip():
         problems.append(f"{INDEX_FILE} ends with an incomplete row (recording was interrupted)")
-    if not lines or lines[0].strip() != ",".join(INDEX_COLUMNS):
+    head = lines[0].strip() if lines else ""
+    checked = version >= 2
+    if head != ",".join(INDEX_COLUMNS if checked else INDEX_COLUMNS_V1):
         problems.append(f"{INDEX_FILE} has no valid header row")
-        lines = lines[1:] if lines and _parse_row(lines[0]) is None else lines
+        lines = lines[1:] if lines and _parse_row(head, checked) is None else lines
     else:
         lines = lines[1:]
     bad = 0
     for line in lines:
-        entry = _parse_row(line.strip())
+        entry = _parse_row(line.strip(), checked)
         if entry is None:
             bad += 1 if line.strip() else 0
         else:
@@ -91,7 +102,7 @@ class SessionReader:
         self._shape = (self.meta.height, self.meta.width) if self.meta.width and self.meta.height else None
 
     def _scan(self) -> list[FrameEntry]:
-        listed = _read_index(self.path / INDEX_FILE, self.problems)
+        listed = _read_index(self.path / INDEX_FILE, self.problems, self.version)
         frames_dir = self.path / FRAMES_DIR
         try:
             names = os.listdir(frames_dir)

@@ -32,6 +32,7 @@ from capture.session.format import (
     FRAMES_DIR,
     HEADER_FILE,
     INDEX_COLUMNS,
+    index_row,
     INDEX_FILE,
     SessionMeta,
     app_version,
@@ -148,9 +149,7 @@ class SessionWriter:
             with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
                 f.write(data)
             os.replace(tmp, final)
-            dev_us = self._device_time(frame.device_ts_us)
-            dev = "" if dev_us is None else str(dev_us)
-            row = f"{i},{FRAMES_DIR}/{name},{dev},{int(frame.host_ts_ns)}\n"
+            row = index_row(i, f"{FRAMES_DIR}/{name}", self._device_time(frame.device_ts_us), int(frame.host_ts_ns))
             os.write(self._index_fd, row.encode())
         except OSError as exc:
             raise CaptureError(f"cannot write frame {i} to {self.path}: {exc.strerror or exc}") from exc

@@ -4,8 +4,9 @@ Wrap in ``Paced`` to play at the recorded timestamps or loop. The device serial 
 stored in the file is never read, so it cannot leak into sessions.
 
 A recording the SDK cannot read to its end (cut short, damaged) is read with
-``mkv_recover`` instead: the depth frames before the damage play as usual, then one ERROR
-event says where the file stops and what was kept, the same words are in ``problems``
+``mkv_recover`` instead: every depth frame it can reach plays as usual (past a damaged
+spot it goes on at the next cluster; only the frames in between are lost), then one ERROR
+event says where the file is damaged or stops and what was kept, the same words are in ``problems``
 (and, when known at open, in ``info.extra["problems"]``), and the stream ends. A file whose
 top level is incomplete never goes to the SDK at all: on some cuts it aborts the process.
 """

@@ -8,8 +8,10 @@ Segment, Info (TimecodeScale), Tracks (the track named ``DEPTH``, codec
 grayscale), Attachments (``calibration.json``), Tags (``K4A_START_OFFSET_NS``,
 ``K4A_DEPTH_MODE``) and Clusters (Timecode, then SimpleBlock or BlockGroup/Block).
 
-``scan`` indexes the depth frames and stops at the first element that runs past the end
-of the file or makes no sense; what it found wrong is its ``damage``. With
+``scan`` indexes the depth frames. At an element among the clusters that makes no sense it
+looks for the next cluster and goes on from there (``skipped``: the frames in between are
+lost, the rest kept); at the end of the file, or damage it cannot get past, it stops, and
+that is its ``damage``. With
 ``blocks=False`` it only checks the top level (cheap), to decide whether the SDK may be
 given the file. Sizes are bounded by the file and every step moves forward, so a hostile
 file can neither hang it nor make it allocate much; bad input raises only CorruptFile.
@@ -84,14 +86,18 @@ class MkvIndex:
     tags: dict[str, str] = field(default_factory=dict)
     calibration: bytes | None = None
     has_cues: bool = False
-    damage: Damage | None = None
+    damage: Damage | None = None  # the first damage
+    # each damaged spot the reader went past: (its Damage, the offset where the next
+    # cluster was found, how many blocks were indexed before it); the last may have no
+    # resumption (None) when no cluster followed
+    skipped: list[tuple[Damage, int | None, int]] = field(default_factory=list)
     unknown_size_clusters: bool = False  # written live and never closed: the SDK misreads these
     last_cluster_ns: int | None = None  # time of the last cluster reached
 
     @property
     def intact(self) -> bool:
         """Nothing wrong at the level scanned, and the index a finished recording ends with is there."""
-        return self.damage is None and self.has_cues
+        return self.damage is None and not self.skipped and self.has_cues
 
     @property
     def sdk_safe(self) -> bool:
@@ -129,6 +135,23 @@ class MkvIndex:
                      else f"damaged at byte {d.offset:,} of {self.file_size:,} ({d.reason})")
             before = "its track list" if self.track is None else "its first complete depth frame"
             return f"{name} is {where}, before {before}: no depth frame can be recovered"
+        resumed = [(dm, at, k) for dm, at, k in self.skipped if at is not None]
+        if resumed:  # read past damaged spots: say each gap in recording time
+            gaps = []
+            for dm, at, k in resumed:
+                t0 = self.blocks[k - 1].time_ns / 1e9 if k else 0.0
+                t1 = self.blocks[k].time_ns / 1e9 if k < n else None
+                span = f"{t0:.1f} s to {t1:.1f} s" if t1 is not None else f"{t0:.1f} s to the end"
+                gaps.append(f"at byte {dm.offset:,} ({dm.reason}): the frames from {span} are lost")
+            end = ""
+            if d is not None and d.cut_short:
+                end = f"; it is also cut short at byte {self.file_size:,}{of}"
+            elif d is not None:
+                end = f"; it is damaged again at byte {d.offset:,} ({d.reason}) and nothing after that is read"
+            elif not self.has_cues:
+                end = "; it ends without the index a finished recording has (it was not closed)"
+            return (f"{name} is damaged {'; '.join(gaps)}{end}. Reading went on after each damaged spot: "
+                    f"{n} {frames} recovered ({when})")
         if d is not None and d.cut_short:
             return f"{name} is truncated: cut short at byte {self.file_size:,}{of} ({when}): {kept}"
         if d is not None:
@@ -264,9 +287,15 @@ class _Scanner:
         end = seg.end(f.size)
         pos = seg.data
         while pos < min(end, f.size):
-            el = f.element(pos, end)
-            if el.id == CLUSTER:
-                pos = self.cluster(el, end)
+            try:
+                el = f.element(pos, end)
+                if el.id == CLUSTER:
+                    pos = self.cluster(el, end)
+                    continue
+            except _Damaged as exc:
+                if exc.damage.cut_short or not self.want_blocks or not self.ix.blocks:
+                    raise
+                pos = self.resync(exc.damage, end)  # a damaged spot among the clusters: go on after it
                 continue
             if el.size is None:
                 raise _Damaged(pos, f"top-level element 0x{el.id:x} has an unknown size")
@@ -285,6 +314,37 @@ class _Scanner:
             pos = el.data + el.size
         if ix.declared_end is not None and ix.declared_end > f.size:
             raise _Damaged(f.size, "the file ends before its segment does", cut_short=True)
+
+    def resync(self, damage: Damage, seg_end: int) -> int:
+        """The offset of the next cluster after a damaged spot (its 4-byte ID, then a cluster
+        header that parses); raises the damage again when there is none. The search starts
+        after the damaged element, so every resumption moves forward: linear in the file."""
+        f, ix = self.f, self.ix
+        ix.skipped.append((damage, None, len(ix.blocks)))
+        marker = CLUSTER.to_bytes(4, "big")
+        pos = damage.offset + 1
+        limit = min(seg_end, f.size)
+        chunk = 1 << 20
+        while pos < limit - 4:
+            n = min(chunk, limit - pos)
+            f.f.seek(pos)
+            data = f.f.read(n)
+            at = data.find(marker)
+            while at >= 0:
+                cand = pos + at
+                try:
+                    el = f.element(cand, seg_end)
+                except _Damaged:
+                    el = None
+                if el is not None and el.id == CLUSTER and (el.size is None or el.size > 0):
+                    ix.skipped[-1] = (damage, cand, len(ix.blocks))
+                    return cand
+                at = data.find(marker, at + 1)
+            if n < chunk:
+                break
+            pos += n - 3  # a marker across the chunk boundary is found in the next chunk
+        ix.skipped.pop()
+        raise _Damaged(damage.offset, damage.reason, damage.cut_short)
 
     def info(self, el: _Element) -> None:
         for c in self.f.children(el.data, el.data + (el.size or 0)):

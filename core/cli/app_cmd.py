@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli.option_types import device, number, whole
+from core.cli.option_types import device, number, output_file, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the window (offscreen when there is no display) on the source for SECONDS, "
         "print display/capture/scoring fps, dropped frames and latency as text and JSON, then exit",
     )
-    parser.add_argument("--benchmark-json", metavar="PATH", help="also write the benchmark's JSON here")
-    parser.add_argument("--screenshot", metavar="PNG",
+    parser.add_argument("--benchmark-json", metavar="PATH", type=output_file, help="also write the benchmark's JSON here")
+    parser.add_argument("--screenshot", metavar="PNG", type=output_file,
                         help="with --benchmark: save a picture of the window at the end (for docs and checks)")
     parser.add_argument("--overlay", choices=("none", "cam", "loss", "weighted_loss"),
                         help="overlay during --benchmark (default cam)")

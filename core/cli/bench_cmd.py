@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
-from core.cli.option_types import number, whole
+from core.cli.option_types import number, output_file, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model file (default: the bundled model; random weights when it is missing)")
     parser.add_argument("--tiny", action="store_true", help="tiny random model, few iterations (~10 s): a smoke test, not a measurement")
     parser.add_argument("--device", default="all", help="cpu, cuda, or all (default: the CPU and CUDA when present)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE ('-' = print JSON instead of the table)")
+    parser.add_argument("--json", metavar="FILE", type=output_file, help="also write the results as JSON to FILE ('-' = print JSON instead of the table)")
     parser.add_argument("--seconds", type=number(0, 3600, above=True), help="length of the 30 fps replay (default 11 s, --tiny 2.5 s)")
     parser.add_argument("--threads", type=whole(1, 256), help="CPU threads of the scoring backend (default: its own choice; the table shows 1 and all cores too)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile measurement")

@@ -70,6 +70,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true",
                    help="train on the frames as they are (default: each training batch is randomly turned by up "
                         "to 20 degrees, scaled by up to 10 %%, shifted by up to 8 %% and offset in depth)")
+    p.add_argument("--no-vae-augment", action="store_true",
+                   help="augment the regressors' batches only; the VAE learns from the frames as they are")
     p.add_argument("--batch-size", type=whole(1, 4096), default=_default("batch_size"),
                    help=f"training batch (default {_default('batch_size')})")
     p.add_argument("--lr", type=number(0, 1, above=True), default=_default("lr"))
@@ -140,6 +142,7 @@ def train_config(args: argparse.Namespace, known: list[str]) -> FolderTrainConfi
             pseudo_share=args.pseudo_anomalies, reg_members=args.reg_members,
             reg_normal_frames=args.reg_normal_frames, vae_min_steps=args.vae_steps,
             reg_min_steps=args.reg_steps, augment=not args.no_augment,
+            vae_augment=not args.no_vae_augment,
         )
     except ValueError as exc:
         raise _option_error(exc) from None

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
+from pathlib import Path
 from typing import Callable
 
 
@@ -56,6 +58,27 @@ seed = whole(0, 2 ** 32 - 1)
 seed.__name__ = "seed"
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+
+
+def output_file(text: str) -> str:
+    """A file to write at the end of a run, checked at the start: its folder exists (or can
+    be made: no file in the way) and is writable, and the path is not a folder. "-" passes
+    (stdout). A run of minutes is never lost to a typo in the output's path."""
+    if text == "-":
+        return text
+    p = Path(text)
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    folder = p.parent
+    while not folder.exists():  # the nearest folder that exists must be a folder we may write in
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {str(folder)!r} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: no permission to write in {str(folder)!r}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: no permission to overwrite it")
+    return text
 
 
 def device(text: str) -> str:

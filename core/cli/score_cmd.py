@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(s['errors'])} problem(s), see summary.json; first: {s['errors'][0]}", file=sys.stderr)
     for p in s["recording"].get("problems") or []:
         print(f"the recording is damaged: {p}", file=sys.stderr)
+    for w in s.get("warnings") or []:
+        print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {args.out}")
     if not s["complete"]:
         total = s["recording"].get("frame_count")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-import re
+import regex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,9 +108,13 @@ def _nested_quantifier(text: str) -> bool:
     return False
 
 
+MATCH_TIMEOUT_S = 0.25  # one file name; a pattern that needs longer backtracks exponentially
+
+
 def check_subject_pattern(text: str) -> None:
-    """A subject pattern the matcher runs in bounded time (Python's re has no timeout): no
-    repeated group that repeats inside, at most 200 characters (DataError otherwise)."""
+    """Refuse at once the commonest exponential shape (a repeated group that repeats inside)
+    and patterns over 200 characters (DataError). Other slow shapes, such as (a|a)+, are
+    caught by the timeout of each match (``MATCH_TIMEOUT_S``)."""
     if len(text) > 200:
         raise DataError(f"subject pattern is {len(text)} characters long: 200 at most")
     if _nested_quantifier(text):
@@ -132,8 +136,8 @@ def open_dataset(root: Path | str, unit_mm: float | None = None, subject_pattern
     if pattern_text:
         check_subject_pattern(str(pattern_text))
         try:
-            pattern = re.compile(pattern_text)
-        except re.error as exc:
+            pattern = regex.compile(pattern_text)
+        except regex.error as exc:
             raise DataError(f"subject pattern {pattern_text!r} is not a valid regular expression ({exc})") from None
         if "subject" not in pattern.groupindex:
             raise DataError(f"subject pattern {pattern_text!r} needs a named group (?P<subject>...)")
@@ -145,7 +149,12 @@ def open_dataset(root: Path | str, unit_mm: float | None = None, subject_pattern
         for f in sorted((root / cls).glob("*.png")):
             rel = f.relative_to(root).as_posix()
             if pattern is not None:
-                m = pattern.search(f.name)
+                try:  # regex, not re: only it bounds the time of one match
+                    m = pattern.search(f.name, timeout=MATCH_TIMEOUT_S)
+                except TimeoutError:
+                    raise DataError(f"{rel}: the subject pattern {pattern_text!r} took more than "
+                                    f"{MATCH_TIMEOUT_S:g} s on this file name (it backtracks too much); "
+                                    "write it more simply, e.g. without repeated alternatives") from None
                 if m is None:
                     raise DataError(f"{rel}: the subject pattern {pattern_text!r} does not match this file name")
                 subject = m.group("subject")

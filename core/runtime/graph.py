@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from core.errors import SpaderError
-from core.spader.checkpoint import SpaderModel, hash_tensors
+from core.spader.checkpoint import SpaderModel, model_digest
 from core.spader.scorers import M_SAMPLES, SCORER_KEYS, score_with_noise, uses_fast_gradcam
 
 GRAPH_VERSION = "1"  # bump when the exported computation or its inputs/outputs change
@@ -32,17 +32,6 @@ OPSET = 17
 INPUTS = ("x", "eps")
 OUTPUTS = ("scores", "recon", "loss_map", "cam", "weighted_loss")
 CACHE_ENV = "SPADER_CACHE_DIR"
-
-
-def model_digest(model: SpaderModel) -> str:
-    """SHA-256 of what scoring depends on: both architectures and every tensor (names,
-    dtypes, shapes, values). The same for a model in memory and after a save and load."""
-    h = hashlib.sha256()
-    h.update(json.dumps({"vae": model.vae.config.to_dict(), "regressor": model.regressor.config.to_dict()},
-                        sort_keys=True).encode())
-    for prefix, module in (("vae", model.vae), ("regressor", model.regressor)):  # vae first, as always
-        hash_tensors(h, {f"{prefix}.{name}": t for name, t in module.state_dict().items()})
-    return h.hexdigest()
 
 
 class DepthwiseSumConv(nn.Module):

@@ -25,6 +25,7 @@ from capture.read_ahead import ReadAhead, ReadError
 from capture.sources import open_source, source_kind
 from capture.sources.base import FrameSource
 from core.errors import SpaderError
+from core.private_files import make_private_dir
 from core.runtime.results import FrameResult
 from core.runtime.score_files import SCORES_FILE, SUMMARY_FILE, RunHeader, ScoreFiles
 from core.runtime.backends import DEFAULT_BACKEND
@@ -127,7 +128,7 @@ def rescore(
         raise SpaderError(f"{out} already holds scores; choose another folder or pass --force")
     created = not out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        make_private_dir(out)  # scores of a subject: 700 when this run makes the folder
     except OSError as exc:  # a parent that is a file, no permission, a read-only disk
         raise SpaderError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     try:  # a recording (or scorer) that cannot start leaves no empty --out folder behind
@@ -204,6 +205,8 @@ def rescore(
                 else:
                     frames.append(it)
             if frames:
+                for f in frames:
+                    files.check_unit(f)
                 for r in _score_batch(scorer, frames, files):
                     if not t0_us:
                         t0_us.append(r.device_ts_us)

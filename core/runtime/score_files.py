@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from capture.depth_units import implausible_depth_mm, unit_warning
 from capture.session.format import write_json_atomic
 from core import __version__
 from core.errors import SpaderError
-from core.private_files import open_private_text
+from core.private_files import make_private_dir, open_private_text, write_private
 from core.runtime.overlay import render_overlay
 from core.runtime.results import FrameResult
 from core.runtime.verdict import Verdict, VerdictState
@@ -133,7 +135,7 @@ class ScoreFiles:
         self.flush()
         self.overlay_dir = out / OVERLAY_DIR if overlays else None
         if self.overlay_dir is not None:
-            self.overlay_dir.mkdir(exist_ok=True)
+            make_private_dir(self.overlay_dir)
         self.video = video
         self._vw: Any = None
         self._vsize: tuple[int, int] | None = None
@@ -141,7 +143,8 @@ class ScoreFiles:
         self.time_by_verdict: dict[str, float] = {v.value: 0.0 for v in Verdict}
         self.overlays_written = 0
         self.video_frames = 0
-        self.counts = {"frames": 0, "with_hand": 0, "no_hand": 0, "read_errors": 0}
+        self.counts = {"frames": 0, "with_hand": 0, "no_hand": 0, "read_errors": 0, "unit_suspect": 0}
+        self._unit_first: tuple[int, float, float] | None = None  # frame, median mm, unit
         self.errors: list[str] = []
         self._spader: list[float] = []
         self.last_state: VerdictState | None = None
@@ -182,6 +185,25 @@ class ScoreFiles:
         if self.overlay_dir is not None or self.video:
             self._picture(r, state)
 
+    def check_unit(self, frame: Any) -> None:
+        """Count a frame whose depth, read with its unit, lies where no person sits
+        (capture.depth_units): the summary's warnings then say the unit may be wrong."""
+        mm = implausible_depth_mm(frame.depth, frame.unit_mm)
+        if mm is not None:
+            self.counts["unit_suspect"] += 1
+            if self._unit_first is None:
+                self._unit_first = (int(frame.index), mm, float(frame.unit_mm))
+
+    def warnings(self) -> list[str]:
+        """What is not an error but makes the scores doubtful."""
+        out: list[str] = []
+        if self._unit_first is not None:
+            index, mm, unit = self._unit_first
+            n = self.counts["unit_suspect"]
+            out.append(f"{n} of {self.counts['frames']} frames (the first: frame {index}): {unit_warning(mm, unit)}; "
+                       "score it again with the right --unit-mm")
+        return out
+
     def read_error(self, message: str) -> None:
         """A frame that could not be read (it has no row)."""
         self.counts["read_errors"] += 1
@@ -210,18 +232,23 @@ class ScoreFiles:
         img = render_overlay(r, state, self.depth_range)
         if self.overlay_dir is not None:
             path = self.overlay_dir / f"{r.index:06d}.png"
-            if not cv2.imwrite(str(path), img):
-                raise SpaderError(f"cannot write {path}")
+            ok, buf = cv2.imencode(".png", img)
+            if not ok:
+                raise SpaderError(f"cannot encode the overlay of frame {r.index}")
+            write_private(path, bytes(buf), "the overlay")  # a picture of the subject: 600
             self.overlays_written += 1
         if self.video:
             h, w = img.shape[:2]
             if self._vw is None:
                 path = self.out / VIDEO_FILE
+                # OpenCV creates the file under the umask: made first, 600, so it is never readable by others
+                open_private_text(path).close()
                 self._vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
                 if not self._vw.isOpened():
                     self._vw = None
                     self.video = False
                     raise SpaderError(f"cannot write the video {path} (OpenCV has no mp4v encoder here)")
+                os.chmod(path, 0o600)
                 self._vsize = (w, h)
             if (w, h) != self._vsize:
                 img = cv2.resize(img, self._vsize)
@@ -263,6 +290,7 @@ class ScoreFiles:
                 "video": VIDEO_FILE if self.video_asked else None,
             },
             "errors": self.errors[:MAX_ERRORS_LISTED],
+            "warnings": self.warnings(),
             "started": h.started,
             "finished": now_iso() if complete or interrupted else None,
             "wall_s": wall,

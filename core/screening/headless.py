@@ -29,14 +29,16 @@ class TaskModel:
 def task_models(protocol: Protocol) -> dict[str, TaskModel]:
     """Each task's model, loaded and hashed; a missing or damaged one is a clear error."""
     from core.assets import default_model_path
-    from core.spader.checkpoint import load_model
+    from core.spader.checkpoint import load_model, model_sha256
 
     out: dict[str, TaskModel] = {}
     for t in protocol.tasks:
         path = default_model_path() if t.model == "bundled" else protocol.resolve(t.model)
         if not path.is_file():
             raise SpaderError(f"protocol {protocol.name!r}, task {t.id!r}: model file not found: {path}")
-        out[t.id] = TaskModel(t.id, path, load_model(path), file_sha256(path))
+        model = load_model(path)
+        # the model's digest (architecture and tensors), the one a calibration names too
+        out[t.id] = TaskModel(t.id, path, model, model_sha256(model))
     return out
 
 

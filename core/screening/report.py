@@ -47,7 +47,7 @@ def _key_frame_png(folder: ScreeningFolder, header: dict[str, Any], task_id: str
     from core.runtime.overlay import render_overlay
     from core.runtime.scorer import FrameScorer
     from core.runtime.verdict import Verdict, VerdictState
-    from core.spader.checkpoint import load_model
+    from core.spader.checkpoint import load_model, model_sha256
 
     timed = [(abs((_f(r["t_s"]) or 0.0) - t_end), int(r["index"]), r) for r in rows if _f(r["t_s"]) is not None]
     if not timed:
@@ -67,8 +67,10 @@ def _key_frame_png(folder: ScreeningFolder, header: dict[str, Any], task_id: str
                          _f(row.get("smoothed")), _f(row.get("spader")), float(row["t_s"]), False)
     caption = f"frame {index} at {float(row['t_s']):.1f} s"
     try:
-        if path.is_file() and file_sha256(path) == info.get("sha256"):
-            (result,) = FrameScorer(load_model(path), device="cpu").score_frames([frame])
+        model = load_model(path) if path.is_file() else None
+        # the model's digest; screenings recorded before it named the file's SHA-256
+        if model is not None and info.get("sha256") in (model_sha256(model), file_sha256(path)):
+            (result,) = FrameScorer(model, device="cpu").score_frames([frame])
             caption += ", Grad-CAM of the recorded model"
         else:
             raise FileNotFoundError

@@ -132,11 +132,36 @@ def content_digest(meta_text: str, tensors: Mapping[str, torch.Tensor]) -> str:
 
 def hash_tensors(h: Any, tensors: Mapping[str, torch.Tensor]) -> None:
     """Feed every tensor to ``h`` in name order: its name, dtype, shape and bytes (the one
-    encoding of both digests: ``content_digest`` here, ``runtime.graph.model_digest``)."""
+    encoding of both digests: ``content_digest`` and ``model_digest``)."""
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+
+
+def model_digest(model: SpaderModel) -> str:
+    """The model's one identity: SHA-256 of what scoring depends on, both architectures and
+    every tensor (names, dtypes, shapes, values), not the metadata. The same in memory and
+    after a save and load, for a copy and a renamed file. Calibrations, screening headers,
+    reports and the ONNX cache all name a model by it."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"vae": model.vae.config.to_dict(), "regressor": model.regressor.config.to_dict()},
+                        sort_keys=True).encode())
+    for prefix, module in (("vae", model.vae), ("regressor", model.regressor)):  # vae first, as always
+        hash_tensors(h, {f"{prefix}.{name}": t for name, t in module.state_dict().items()})
+    return h.hexdigest()
+
+
+def model_sha256(model: Any) -> str:
+    """``model_digest`` computed once per loaded model (a model is not changed after loading)."""
+    d = getattr(model, "_spader_digest", None)
+    if d is None:
+        d = model_digest(model)
+        try:
+            model._spader_digest = d
+        except AttributeError:
+            pass
+    return d
 
 
 def _raw_header(path: Path) -> dict[str, str]:
@@ -182,7 +207,7 @@ def _check_digest(path: Path, raw: dict[str, str], tensors: Mapping[str, torch.T
     """A file that carries a digest must match it: a flipped bit in a weight loads as a
     number like any other, so only the digest tells that the model is not the one saved."""
     if DIGEST_KEY not in raw:
-        return  # written before files carried a digest (the bundled model)
+        return  # written before files carried a digest
     if raw[DIGEST_KEY] != content_digest(raw["meta"], tensors):
         raise ModelFileError(
             f"{path}: the file is damaged: its weights or metadata differ from what was saved "

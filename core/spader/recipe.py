@@ -76,6 +76,9 @@ class FolderTrainConfig:
     batch_size: int = 16  # small batches: more Adam steps on a few hundred frames
     # random rotation, scale, shift and depth offset of each training batch (both networks)
     augment: bool = True
+    # False: the VAE learns from the frames as they are, only the regressors' batches are
+    # augmented (off measures whether augmentation teaches the VAE near-normal poses)
+    vae_augment: bool = True
     lr: float = 1e-3
     latent_dim: int = 256
     # five stride-2 layers: a 4x4x64 bottleneck keeps the model file small (a few MB)
@@ -255,13 +258,14 @@ def regressor_config(cfg: FolderTrainConfig, size: int) -> RegressorConfig:
 def recipe_settings(cfg: FolderTrainConfig, size: int, smooth_px: float, show_bars: bool | None = None) -> RecipeSettings:
     tc = TrainConfig(epochs=cfg.vae_epochs, batch_size=cfg.batch_size, lr=cfg.lr, device=cfg.device,
                      progress=show_bars, desc="VAE", min_steps=cfg.vae_min_steps, round_steps=cfg.round_steps,
-                     augment=Augmentation() if cfg.augment else None)
+                     augment=Augmentation() if cfg.augment and cfg.vae_augment else None)
     return RecipeSettings(
         vae=VAEConfig(input_size=size, latent_dim=cfg.latent_dim, widths=fit_widths(cfg.vae_widths, size, 1),
                       convs_per_level=cfg.vae_convs_per_level),
         regressor=regressor_config(cfg, size),
         vae_train=tc,
-        reg_train=replace(tc, epochs=cfg.reg_epochs, min_steps=cfg.reg_min_steps, desc="regressor"),
+        reg_train=replace(tc, epochs=cfg.reg_epochs, min_steps=cfg.reg_min_steps, desc="regressor",
+                          augment=Augmentation() if cfg.augment else None),
         seed=cfg.seed,
         pseudo_share=cfg.pseudo_share,
         pseudo_smooth_px=smooth_px,

@@ -2,7 +2,7 @@
 (format ``spader-calibration``, version 1; docs/calibration-format.md).
 
 The model file is never changed: the calibration names the model by the SHA-256 of its
-architecture and tensors (``core.runtime.graph.model_digest``: a copy or a renamed file
+architecture and tensors (``core.spader.checkpoint.model_digest``: a copy or a renamed file
 is the same model), and a calibration for another model is refused.
 """
 
@@ -21,17 +21,11 @@ FORMAT_VERSION = 1
 
 
 def model_sha256(model: Any) -> str:
-    """The model's digest, computed once per loaded model."""
-    d = getattr(model, "_spader_digest", None)
-    if d is None:
-        from core.runtime.graph import model_digest
+    """The model's one digest (``core.spader.checkpoint.model_sha256``; imported when
+    needed, so that reading a calibration does not load torch)."""
+    from core.spader.checkpoint import model_sha256 as digest
 
-        d = model_digest(model)
-        try:
-            model._spader_digest = d
-        except AttributeError:
-            pass
-    return d
+    return digest(model)
 
 
 def build_calibration(model: Any, result: Any, *, who: str | None, note: str = "") -> dict[str, Any]:
