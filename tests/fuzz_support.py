@@ -373,6 +373,7 @@ def mkv_outcome(path: str, via: str, max_reads: int = 400) -> dict[str, Any]:
                                    hashlib.sha256(f.depth.tobytes()).hexdigest()])
             else:
                 return {"outcome": "hang", "detail": f"no EndOfStream after {max_reads} reads", "frames": frames}
+            problems = list(src.problems)
         finally:
             src.close()
     except CaptureError as exc:
@@ -383,7 +384,7 @@ def mkv_outcome(path: str, via: str, max_reads: int = 400) -> dict[str, Any]:
         return {"outcome": "clear", "detail": f"{type(exc).__name__}: {msg}", "frames": frames, "info": info}
     except Exception:  # noqa: BLE001 - any other type is what the fuzz looks for
         return {"outcome": "failure", "detail": traceback.format_exc(limit=6), "frames": frames}
-    return {"outcome": "correct", "frames": frames, "info": info}
+    return {"outcome": "correct", "frames": frames, "info": info, "problems": problems}
 
 
 def mkv_worker(jobs_file: str, out_file: str) -> None:

@@ -9,6 +9,7 @@ track of the same codec, so a reader must pick the depth track by name.
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,10 +79,12 @@ def write_depth_mkv(
     depth_track: int = 2,
     frames_per_cluster: int = 1,
     block_groups: bool = False,
+    crc: bool = False,
 ) -> Mkv:
     """A whole MKV of ``frames`` (uint16, all one size) at file times ``times_us``; a cluster
     holds ``frames_per_cluster`` captures (block times relative to the cluster's); depth
-    frames are SimpleBlocks, or with ``block_groups`` a BlockGroup's Block."""
+    frames are SimpleBlocks, or with ``block_groups`` a BlockGroup's Block; ``crc``: each
+    cluster starts with the CRC-32 of the rest of it."""
     h, w = frames[0].shape
     ir_track = 3
     depth_uid, ir_uid, cal_uid = 455224094056465970, 132505957082569141, 1124715092807590969
@@ -144,9 +147,11 @@ def write_depth_mkv(
             if ir:
                 body += el(0xA3, bytes([0x80 | ir_track]) + rel.to_bytes(2, "big", signed=True) + b"\x80"
                             + (d // 2).astype(">u2").tobytes())
+        lead = el(0xBF, zlib.crc32(body).to_bytes(4, "little")) if crc else b""  # as k4arecord writes it
+        body = lead + body
         head = _id(0x1F43B675) + (UNKNOWN_SIZE if unknown_clusters else _size(len(body), 8))
         cluster_pos.append((cluster_tc, pos))
-        frame_ends_rel += [pos + len(head) + e for e in depth_ends]
+        frame_ends_rel += [pos + len(head) + len(lead) + e for e in depth_ends]
         clusters.append(head + body)
         pos += len(head) + len(body)
     cue_el = b""

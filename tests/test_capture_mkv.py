@@ -84,7 +84,7 @@ def test_not_an_mkv_and_missing(tmp_path):
 
 
 def test_damage_after_the_start_still_gives_the_frames_before(mkv, tmp_path):
-    """Overwrite 100 kB in the last quarter (colour/IR clusters): the depth frame before it plays."""
+    """Overwrite 100 kB in the last quarter (colour/IR): the depth frame before it plays."""
     data = bytearray(mkv.read_bytes())
     start = len(data) * 3 // 4
     data[start : start + 100_000] = np.random.default_rng(0).bytes(100_000)
@@ -97,7 +97,11 @@ def test_damage_after_the_start_still_gives_the_frames_before(mkv, tmp_path):
                 got.append(src.read())
             except EndOfStream:
                 break
+        problems = src.problems
     assert [f.device_ts_us for f in got] == [800222]
+    # the damage is in the same cluster as the depth frame (one capture's colour, depth and IR):
+    # kept, and said to be doubtful
+    assert len(problems) == 1 and "do not match their CRC-32" in problems[0]
     with MkvSource(mkv) as src:
         assert np.array_equal(got[0].depth, src.read().depth)
 
@@ -476,3 +480,22 @@ def test_damaged_spots_with_no_cluster_after_them_keep_the_frames_before(tmp_pat
     info, got, events, _, problems = _play(MkvSource(path))
     assert [f.device_ts_us for f in got] == [t + OFFSET_US for t in _times()[:15]]
     assert len(events) == 1 and "15 depth frames before the damage were recovered" in events[0].message
+
+
+@pytest.mark.timeout(60)
+def test_a_frame_changed_on_the_disk_is_shown_but_said_to_be_doubtful_when_its_cluster_has_a_crc(tmp_path):
+    """k4arecord starts every cluster with a CRC-32: a changed pixel no longer matches it. The
+    frame is kept (which bytes changed is not known; the cluster also holds colour and IR)
+    and the message says which frames may be wrong; the others are vouched for."""
+    path, mkv, frames = _synthetic(tmp_path, crc=True)
+    ix = mkv_recover.scan(path)
+    assert ix.intact and ix.crc_checked == N_FRAMES and ix.problem() is None
+    data = bytearray(mkv.data)
+    data[mkv.frame_ends[5] - 100] ^= 0x01  # one bit of one pixel of frame 5
+    bad = tmp_path / "flipped.mkv"
+    bad.write_bytes(bytes(data))
+    info, got, events, _, problems = _play(MkvSource(bad))
+    assert len(got) == N_FRAMES and sum(not np.array_equal(f.depth, w) for f, w in zip(got, frames)) == 1
+    (msg,) = problems
+    assert "do not match their CRC-32" in msg and f"(at {_times()[5] / 1e6:.1f} s) are shown but may be wrong" in msg
+    assert "the 1 depth frame(s)" in msg and [e.kind for e in events] == [EventKind.ERROR]

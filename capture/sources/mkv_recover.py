@@ -11,7 +11,9 @@ grayscale), Attachments (``calibration.json``), Tags (``K4A_START_OFFSET_NS``,
 ``scan`` indexes the depth frames. At an element among the clusters that makes no sense it
 looks for the next cluster and goes on from there (``skipped``: the frames in between are
 lost, the rest kept); at the end of the file, or damage it cannot get past, it stops, and
-that is its ``damage``. With
+that is its ``damage``. Every cluster (and header element) that starts with a CRC-32, as
+k4arecord writes them, is checked against it; a mismatch keeps the frames but says they may
+be wrong (``crc_bad``), and the SDK is then not given the file (it does not check them). With
 ``blocks=False`` it only checks the top level (cheap), to decide whether the SDK may be
 given the file. Sizes are bounded by the file and every step moves forward, so a hostile
 file can neither hang it nor make it allocate much; bad input raises only CorruptFile.
@@ -21,6 +23,7 @@ The device serial number tag is never read.
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -42,6 +45,7 @@ ATTACHED_FILE, FILE_NAME, FILE_DATA = 0x61A7, 0x466E, 0x465C
 TAG, SIMPLE_TAG, TAG_NAME, TAG_STRING = 0x7373, 0x67C8, 0x45A3, 0x4487
 TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP, BLOCK = 0xE7, 0xA3, 0xA0, 0xA1
 
+HEADER_NAMES = {INFO: "Info", TRACKS: "Tracks", ATTACHMENTS: "Attachments", TAGS: "Tags"}
 TOP_LEVEL = frozenset({SEEK_HEAD, INFO, TRACKS, ATTACHMENTS, TAGS, CLUSTER, CUES, CHAPTERS, EBML, SEGMENT})
 CALIBRATION_FILE = "calibration.json"
 # tags read (an allow-list: K4A_DEVICE_SERIAL_NUMBER is never read)
@@ -91,13 +95,18 @@ class MkvIndex:
     # cluster was found, how many blocks were indexed before it); the last may have no
     # resumption (None) when no cluster followed
     skipped: list[tuple[Damage, int | None, int]] = field(default_factory=list)
+    crc_checked: int = 0  # clusters whose CRC-32 matched
+    # clusters whose CRC-32 did not: (offset, first block, end block) of their frames
+    crc_bad: list[tuple[int, int, int]] = field(default_factory=list)
+    header_crc_bad: list[str] = field(default_factory=list)  # header elements whose CRC-32 did not match
     unknown_size_clusters: bool = False  # written live and never closed: the SDK misreads these
     last_cluster_ns: int | None = None  # time of the last cluster reached
 
     @property
     def intact(self) -> bool:
         """Nothing wrong at the level scanned, and the index a finished recording ends with is there."""
-        return self.damage is None and not self.skipped and self.has_cues
+        return (self.damage is None and not self.skipped and not self.crc_bad and not self.header_crc_bad
+                and self.has_cues)
 
     @property
     def sdk_safe(self) -> bool:
@@ -124,6 +133,25 @@ class MkvIndex:
 
     def problem(self) -> str | None:
         """What is wrong with the file and what was kept, in plain words; None if nothing."""
+        structure = self._structure_problem()
+        if self.header_crc_bad:
+            head = (f"{self.path.name}: its {', '.join(self.header_crc_bad)} do not match their CRC-32, so they "
+                    "changed on the disk: the recording's settings read from them (frame size, times, depth mode, "
+                    "calibration) may be wrong")
+            structure = head if structure is None else f"{structure}. Also: {head}"
+        bad = [(at, b0, b1) for at, b0, b1 in self.crc_bad if b1 > b0]
+        if not bad:
+            return structure
+        times = ", ".join(f"{self.blocks[b0].time_ns / 1e9:.1f} s" if b1 - b0 == 1 else
+                          f"{self.blocks[b0].time_ns / 1e9:.1f}-{self.blocks[b1 - 1].time_ns / 1e9:.1f} s"
+                          for _, b0, b1 in bad[:5]) + (", …" if len(bad) > 5 else "")
+        k = sum(b1 - b0 for _, b0, b1 in bad)
+        crc = (f"{self.path.name}: {len(bad)} cluster(s) (the first at byte {bad[0][0]:,}) do not match their CRC-32, "
+               f"so bytes in them changed on the disk: the {k} depth frame(s) they hold (at {times}) are shown but "
+               "may be wrong")
+        return crc if structure is None else f"{structure}. Also: {crc}"
+
+    def _structure_problem(self) -> str | None:
         name, n = self.path.name, len(self.blocks)
         of = f" of {self.declared_end:,}" if self.declared_end and self.declared_end > self.file_size else ""
         when = f"after {self.stopped_s():.1f} s of recording"
@@ -293,7 +321,7 @@ class _Scanner:
                     pos = self.cluster(el, end)
                     continue
             except _Damaged as exc:
-                if exc.damage.cut_short or not self.want_blocks or not self.ix.blocks:
+                if exc.damage.cut_short or not self.want_blocks or self.ix.track is None:
                     raise
                 pos = self.resync(exc.damage, end)  # a damaged spot among the clusters: go on after it
                 continue
@@ -301,6 +329,8 @@ class _Scanner:
                 raise _Damaged(pos, f"top-level element 0x{el.id:x} has an unknown size")
             if el.data + el.size > f.size:
                 raise _Damaged(pos, "an element runs past the end of the file", cut_short=True)
+            if el.id in HEADER_NAMES and not self.check_crc(el):
+                ix.header_crc_bad.append(HEADER_NAMES[el.id])
             if el.id == INFO:
                 self.info(el)
             elif el.id == TRACKS:
@@ -314,6 +344,31 @@ class _Scanner:
             pos = el.data + el.size
         if ix.declared_end is not None and ix.declared_end > f.size:
             raise _Damaged(f.size, "the file ends before its segment does", cut_short=True)
+
+    def check_crc(self, el: _Element) -> bool:
+        """Whether a cluster matches its CRC-32, when its first child is one (k4arecord writes
+        one in every cluster: the CRC-32 of the rest of the cluster, little-endian). A
+        mismatch means bytes of it, pixels included, changed on the disk; which ones is not
+        known, so its frames are kept and said to be doubtful (one capture's cluster also
+        holds its colour and IR images: the depth frame may well be intact)."""
+        f = self.f
+        if el.size is None:
+            return True  # written live: no checksum
+        first = f.element(el.data, el.data + el.size)
+        if first.id != CRC32 or first.size != 4:
+            return True
+        stored = int.from_bytes(f.read(first.data, 4), "little")
+        # a cluster cut short is checked over what is left: it cannot match, and its frames
+        # cannot be vouched for
+        crc, pos, end = 0, first.data + 4, min(el.data + el.size, f.size)
+        while pos < end:
+            n = min(1 << 20, end - pos)
+            crc = zlib.crc32(f.read(pos, n), crc)
+            pos += n
+        if crc != stored:
+            return False
+        self.ix.crc_checked += 1
+        return True
 
     def resync(self, damage: Damage, seg_end: int) -> int:
         """The offset of the next cluster after a damaged spot (its 4-byte ID, then a cluster
@@ -408,7 +463,19 @@ class _Scanner:
         if el.size is not None and not self.want_blocks:
             if el.data + el.size > f.size:
                 raise _Damaged(el.start, "a cluster runs past the end of the file", cut_short=True)
+            if not self.check_crc(el):  # before the SDK is given the file: it does not check them
+                self.ix.crc_bad.append((el.start, 0, 0))
             return el.data + el.size
+        crc_ok = self.check_crc(el)
+        first_block = len(self.ix.blocks)
+        try:
+            return self._walk_cluster(el, end)
+        finally:  # also when the cluster is cut short: its frames are said to be doubtful
+            if not crc_ok:
+                self.ix.crc_bad.append((el.start, first_block, len(self.ix.blocks)))
+
+    def _walk_cluster(self, el: _Element, end: int) -> int:
+        f = self.f
         timecode: int | None = None
         self.ix.unknown_size_clusters |= el.size is None
         pos = el.data
