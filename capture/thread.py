@@ -118,7 +118,11 @@ class CaptureThread:
         self.post_event(CaptureEvent(kind, message))
 
     def _set_paused(self, paused: bool) -> None:
-        if self.state in (State.FAILED, State.ENDED) or paused == self._paused:
+        if self.state == State.ENDED:
+            # remembered: a step back from the end must stay paused there, not play on
+            self._paused = paused
+            return
+        if self.state == State.FAILED or paused == self._paused:
             return
         self._paused = paused
         self.state = State.PAUSED if paused else State.RUNNING

@@ -178,3 +178,25 @@ def test_open_failure_is_an_event():
     assert wait_for(lambda: th.state == State.FAILED and not th.alive)
     assert [(e.kind, e.message) for e in seen] == [(EventKind.ERROR, "no camera"), (EventKind.STOPPED, "")]
     assert th.stop()
+
+
+def test_a_step_back_from_the_end_of_a_recording_shows_that_frame_and_stays_paused(tmp_path):
+    """Found under load: a pause while the thread had ended was forgotten, so the next step
+    played on to the end again instead of showing its frame."""
+    from app_support import write_session
+
+    from capture.playback import PlaybackThread
+    from capture.sources import open_source
+
+    frames = [DepthFrame(np.full((8, 8), 500 + i, np.uint16), index=i, device_ts_us=i * 33_333) for i in range(10)]
+    src = open_source(str(write_session(tmp_path / "S", frames)), speed=None, loop=False)
+    th = PlaybackThread(src).start()
+    try:
+        assert wait_for(lambda: th.state == State.ENDED)
+        th.pause()
+        th.step_to(5)
+        assert wait_for(lambda: (f := th.mailbox.latest) is not None and f.index == 5)
+        time.sleep(0.3)  # long enough to play on to the end if it were running
+        assert th.state == State.PAUSED and th.mailbox.latest.index == 5
+    finally:
+        th.stop()
