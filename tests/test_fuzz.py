@@ -1157,3 +1157,21 @@ def test_train_with_an_out_that_names_no_file_is_a_clear_error(tmp_path: Path, o
     empty name") before any work."""
     rc, err = _main(["train", "--data", str(tmp_path / "none"), "--normal", "a", "--known", "b", "--out", out], tmp_path)
     assert rc == 2 and "names no file" in err and "Traceback" not in err, err
+
+
+def test_a_model_whose_digest_key_was_damaged_is_not_taken_for_an_older_file(tmp_path: Path) -> None:
+    """Found by the fuzz on a fresh clone: a flipped bit in the key "sha256" left a file with no
+    digest, loaded as one written before digests existed, with a changed metadata key."""
+    from core.spader.checkpoint import load_model, save_model
+    from support import tiny_model
+
+    raw = bytearray(save_model(tiny_model(), tmp_path / "m.safetensors").read_bytes())
+    at = raw.index(b'"sha256"') + 4  # "sha256" -> "shaw56"
+    raw[at] ^= 0x40
+    meta_at = raw.index(b"threshold")
+    raw[meta_at] ^= 0x01  # and a metadata key changed with it
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(SpaderError, match="the file is damaged: its header holds") as exc:
+        load_model(bad)
+    fz.check_message(exc.value)

@@ -37,6 +37,7 @@ from core.spader.vae import VAE, VAEConfig
 FORMAT = "spader-model"
 FORMAT_VERSION = "1"
 DIGEST_KEY = "sha256"  # header metadata: content_digest() of the file, checked on load
+HEADER_KEYS = frozenset({"format", "format_version", "meta", DIGEST_KEY})  # all a save writes
 
 
 @dataclass
@@ -206,6 +207,12 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> SpaderMo
 def _check_digest(path: Path, raw: dict[str, str], tensors: Mapping[str, torch.Tensor]) -> None:
     """A file that carries a digest must match it: a flipped bit in a weight loads as a
     number like any other, so only the digest tells that the model is not the one saved."""
+    unknown = sorted(set(raw) - HEADER_KEYS)
+    if unknown:  # e.g. the digest's own key with a flipped bit: never mistaken for an older file
+        raise ModelFileError(
+            f"{path}: the file is damaged: its header holds {shown(unknown[0])}, which no model file has; "
+            "use an intact copy of the model"
+        )
     if DIGEST_KEY not in raw:
         return  # written before files carried a digest
     if raw[DIGEST_KEY] != content_digest(raw["meta"], tensors):
