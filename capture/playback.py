@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from capture.events import EventKind
 from capture.read_errors import error_message
 from capture.sources.base import EndOfStream
 from capture.thread import CaptureThread, State
-
-
-STEP_PATIENCE_S = 10.0  # how long a step waits for its frame before it gives up
 
 
 class PlaybackThread(CaptureThread):
@@ -33,12 +28,7 @@ class PlaybackThread(CaptureThread):
         try:
             self.source.seek_index(max(0, int(position)))
             self.source.resync()
-            # the step must show its frame: a read that times out (a busy machine, a slow
-            # disk) is tried again, until a newer command supersedes this one
-            deadline = time.monotonic() + STEP_PATIENCE_S
             frame = self.source.read(max(self.read_timeout_s, 0.5))
-            while frame is None and self._commands.empty() and time.monotonic() < deadline:
-                frame = self.source.read(max(self.read_timeout_s, 0.5))
         except EndOfStream:
             self.state = State.ENDED
             self._emit(EventKind.END_OF_STREAM)

@@ -24,17 +24,22 @@ INDEX_COLUMNS_V1 = ("index", "file", "device_ts_us", "host_ts_ns")
 INDEX_COLUMNS = (*INDEX_COLUMNS_V1, "crc32")
 
 
+def _row_crc(body: str) -> str:
+    return f"{zlib.crc32(body.encode('utf-8', errors='surrogatepass')):08x}"
+
+
 def index_row(index: int, file: str, device_ts_us: int | None, host_ts_ns: int | None) -> str:
     """One index row with its newline: the four fields, then the CRC-32 of their text (8 hex
     digits), so that a changed digit is found rather than read as another timestamp."""
     body = f"{index},{file},{'' if device_ts_us is None else device_ts_us},{'' if host_ts_ns is None else host_ts_ns}"
-    return f"{body},{zlib.crc32(body.encode()):08x}\n"
+    return f"{body},{_row_crc(body)}\n"
 
 
 def row_checksum_ok(fields: list[str]) -> bool:
     """Whether a five-field row's CRC-32 matches its first four fields."""
-    body = ",".join(fields[:4])
-    return fields[4] == f"{zlib.crc32(body.encode('utf-8', errors='surrogatepass')):08x}"
+    return fields[4] == _row_crc(",".join(fields[:4]))
+
+
 FRAME_NAME_RE = re.compile(r"^(\d{6,})\.png$")
 
 

@@ -92,9 +92,8 @@ class MkvIndex:
     has_cues: bool = False
     damage: Damage | None = None  # the first damage
     # each damaged spot the reader went past: (its Damage, the offset where the next
-    # cluster was found, how many blocks were indexed before it); the last may have no
-    # resumption (None) when no cluster followed
-    skipped: list[tuple[Damage, int | None, int]] = field(default_factory=list)
+    # cluster was found, how many blocks were indexed before it)
+    skipped: list[tuple[Damage, int, int]] = field(default_factory=list)
     crc_checked: int = 0  # clusters whose CRC-32 matched
     # clusters whose CRC-32 did not: (offset, first block, end block) of their frames
     crc_bad: list[tuple[int, int, int]] = field(default_factory=list)
@@ -163,10 +162,9 @@ class MkvIndex:
                      else f"damaged at byte {d.offset:,} of {self.file_size:,} ({d.reason})")
             before = "its track list" if self.track is None else "its first complete depth frame"
             return f"{name} is {where}, before {before}: no depth frame can be recovered"
-        resumed = [(dm, at, k) for dm, at, k in self.skipped if at is not None]
-        if resumed:  # read past damaged spots: say each gap in recording time
+        if self.skipped:  # read past damaged spots: say each gap in recording time
             gaps = []
-            for dm, at, k in resumed:
+            for dm, _, k in self.skipped:
                 t0 = self.blocks[k - 1].time_ns / 1e9 if k else 0.0
                 t1 = self.blocks[k].time_ns / 1e9 if k < n else None
                 span = f"{t0:.1f} s to {t1:.1f} s" if t1 is not None else f"{t0:.1f} s to the end"
@@ -375,7 +373,6 @@ class _Scanner:
         header that parses); raises the damage again when there is none. The search starts
         after the damaged element, so every resumption moves forward: linear in the file."""
         f, ix = self.f, self.ix
-        ix.skipped.append((damage, None, len(ix.blocks)))
         marker = CLUSTER.to_bytes(4, "big")
         pos = damage.offset + 1
         limit = min(seg_end, f.size)
@@ -392,13 +389,12 @@ class _Scanner:
                 except _Damaged:
                     el = None
                 if el is not None and el.id == CLUSTER and (el.size is None or el.size > 0):
-                    ix.skipped[-1] = (damage, cand, len(ix.blocks))
+                    ix.skipped.append((damage, cand, len(ix.blocks)))
                     return cand
                 at = data.find(marker, at + 1)
             if n < chunk:
                 break
             pos += n - 3  # a marker across the chunk boundary is found in the next chunk
-        ix.skipped.pop()
         raise _Damaged(damage.offset, damage.reason, damage.cut_short)
 
     def info(self, el: _Element) -> None:

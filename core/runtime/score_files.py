@@ -235,7 +235,7 @@ class ScoreFiles:
             ok, buf = cv2.imencode(".png", img)
             if not ok:
                 raise SpaderError(f"cannot encode the overlay of frame {r.index}")
-            write_private(path, bytes(buf), "the overlay")  # a picture of the subject: 600
+            write_private(path, bytes(buf), "the overlay", durable=False)  # a picture of the subject: 600
             self.overlays_written += 1
         if self.video:
             h, w = img.shape[:2]

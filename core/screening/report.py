@@ -69,7 +69,8 @@ def _key_frame_png(folder: ScreeningFolder, header: dict[str, Any], task_id: str
     try:
         model = load_model(path) if path.is_file() else None
         # the model's digest; screenings recorded before it named the file's SHA-256
-        if model is not None and info.get("sha256") in (model_sha256(model), file_sha256(path)):
+        named = info.get("sha256")
+        if model is not None and (named == model_sha256(model) or named == file_sha256(path)):
             (result,) = FrameScorer(model, device="cpu").score_frames([frame])
             caption += ", Grad-CAM of the recorded model"
         else:
