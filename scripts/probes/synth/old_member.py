@@ -22,6 +22,7 @@ from core.models.regressor import Regressor
 from core.training import train_regressor
 
 D = Path("/tmp/synth_probe")
+# read here, not through reg_levers.load_cache: importing reg_levers would import today's core
 x_tr = torch.from_numpy(np.load(D / "x_train.npy"))
 y_tr = np.load(D / "y_train.npy")
 x_te = torch.from_numpy(np.load(D / "x_test.npy"))

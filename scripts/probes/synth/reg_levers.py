@@ -8,9 +8,7 @@ normal vs all and per unknown class, with the f(x) means per class.
   python scripts/probes/synth/reg_levers.py cache            # preprocess once -> /tmp/synth_probe
   python scripts/probes/synth/reg_levers.py base noaug nonorm  # one line per variant
 
-Variants: base (today's defaults), noaug (no augmentation), nonorm (no BatchNorm),
-half (each batch augmented with probability 0.5), depth0 (augmentation without
-its depth offset), m1, m2 (member 1 or 2 of the
+Variants: base (today's defaults), noaug (no augmentation), nonorm (no BatchNorm), m1, m2 (member 1 or 2 of the
 sweep's ensemble instead of member 0), combined with '+' (noaug+nonorm, base+m1). Each run
 saves its f(x) on the test frames as /tmp/synth_probe/f_VARIANT.npy."""
 import json
@@ -49,13 +47,16 @@ def cache() -> None:
     (D / "smooth.json").write_text(json.dumps({"smooth_px": prepared.smooth_px}))
 
 
+def load_cache() -> tuple[torch.Tensor, np.ndarray, torch.Tensor, np.ndarray, float]:
+    """The cached inputs: training frames and labels, test frames and labels, the smoothing."""
+    return (torch.from_numpy(np.load(D / "x_train.npy")), np.load(D / "y_train.npy"),
+            torch.from_numpy(np.load(D / "x_test.npy")), np.load(D / "y_test.npy"),
+            json.loads((D / "smooth.json").read_text())["smooth_px"])
+
+
 def run(variant: str) -> None:
     opts = set(variant.split("+")) - {"base"}
-    x_tr = torch.from_numpy(np.load(D / "x_train.npy"))
-    y_tr = np.load(D / "y_train.npy")
-    x_te = torch.from_numpy(np.load(D / "x_test.npy"))
-    y_te = np.load(D / "y_test.npy")
-    smooth = json.loads((D / "smooth.json").read_text())["smooth_px"]
+    x_tr, y_tr, x_te, y_te, smooth = load_cache()
     cfg = replace(CFG, augment="noaug" not in opts, reg_norm="none" if "nonorm" in opts else "batch")
     s = recipe_settings(cfg, x_tr.shape[-1], smooth, False)
     normal = regressor_normals(x_tr[torch.from_numpy(y_tr == "pigeon")], s.reg_normal_frames, s.seed)
@@ -64,17 +65,13 @@ def run(variant: str) -> None:
     pseudo = _pseudo_anomalies(normal, s, s.seed + MEMBER_SEED_STEP * j, None)
     seed = s.seed + 1 + MEMBER_SEED_STEP * j  # member j of the first known choice
     tc = replace(s.reg_train, seed=seed)
-    if "half" in opts and tc.augment is not None:
-        tc = replace(tc, augment=HalfAugment(tc.augment))
-    if "depth0" in opts and tc.augment is not None:
-        tc = replace(tc, augment=replace(tc.augment, depth=0.0))
     torch.manual_seed(seed)
     reg = Regressor(s.regressor.member())
     t0 = time.perf_counter()
     h = train_regressor(reg, normal, known, tc, pseudo=pseudo, pseudo_share=s.pseudo_share)
     reg.eval()
     with torch.no_grad():
-        folded = reg.folded() if hasattr(reg, "folded") else reg
+        folded = reg.folded()  # as score_dataset scores it
         f = torch.cat([folded(x_te[i:i + 100]) for i in range(0, len(x_te), 100)]).numpy()
     np.save(D / f"f_{variant}.npy", f)
     per = {c: auroc_vs_normal(f, y_te, "pigeon", c) for c in sorted(set(y_te) - {"pigeon", "palms_wrong"})}
@@ -84,16 +81,6 @@ def run(variant: str) -> None:
           + " ".join(f"{c} {a:.3f}" for c, a in per.items())
           + " | f " + " ".join(f"{c} {m:.2f}" for c, m in means.items())
           + f" | train {['%.3f' % v for v in h.train_loss]} val {['%.3f' % v for v in h.val_loss]}", flush=True)
-
-
-class HalfAugment:
-    """Augment each batch with probability 0.5 (the other half trains on the frames as they are)."""
-
-    def __init__(self, a):
-        self.a = a
-
-    def __call__(self, x, gen):
-        return self.a(x, gen) if torch.rand(1, generator=gen).item() < 0.5 else x
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ frames with each variant.
 
 Variants: noaug (the frames as they are), aug (today's augmentation: the code in
 core/spader/augment.py as checked out)."""
-import json
 import sys
 import time
 from dataclasses import replace
@@ -20,20 +19,16 @@ import torch
 
 from core.spader.evaluation import auroc_vs_normal
 from core.spader.fitting import train_vae
-from core.spader.recipe import FolderTrainConfig, recipe_settings
+from core.spader.recipe import recipe_settings
 from core.spader.scorers import reconstruct
 from core.spader.vae import VAE
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reg_levers import CFG, D  # noqa: E402
+from reg_levers import CFG, load_cache  # noqa: E402
 
 
 def run(epochs: int, variant: str) -> None:
-    x_tr = torch.from_numpy(np.load(D / "x_train.npy"))
-    y_tr = np.load(D / "y_train.npy")
-    x_te = torch.from_numpy(np.load(D / "x_test.npy"))
-    y_te = np.load(D / "y_test.npy")
-    smooth = json.loads((D / "smooth.json").read_text())["smooth_px"]
+    x_tr, y_tr, x_te, y_te, smooth = load_cache()
     cfg = replace(CFG, vae_epochs=epochs, augment=variant != "noaug")
     s = recipe_settings(cfg, x_tr.shape[-1], smooth, False)
     normal = x_tr[torch.from_numpy(y_tr == "pigeon")]
